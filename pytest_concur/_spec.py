@@ -1,0 +1,175 @@
+"""The ``concur`` marker parsed and validated into an immutable ExperimentSpec."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+#: Workload types an experiment can be tagged with; each is also a pytest marker.
+WORKLOADS: Final[Mapping[str, str]] = {
+    "cpu": "CPU-bound work: computation that keeps a core busy",
+    "io": "IO-bound work: waiting on files, sockets or timers",
+    "mixed": "work that both computes and waits",
+    "switch": "work dominated by switching between tasks (ping-pong)",
+    "memory": "work dominated by allocating or touching memory",
+}
+
+_KNOWN_KEYWORDS: Final = frozenset(
+    {"workload", "models", "workers", "rounds", "warmup", "expect", "timeout", "claim",
+     "start_method"}
+)
+
+START_METHODS: Final = ("fork", "forkserver", "spawn")
+
+
+class SpecError(ValueError):
+    """A ``concur`` marker that cannot be run; the message says what to fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentSpec:
+    """What one ``@pytest.mark.concur(...)`` asks for."""
+
+    workload: str
+    models: tuple[str, ...]
+    workers: tuple[int, ...]
+    rounds: int | None = None
+    warmup: int | None = None
+    timeout: float | None = None
+    start_method: str | None = None
+    claim: str | None = None
+    expect: tuple[Any, ...] = ()
+
+    def variants(self) -> list[tuple[str, int]]:
+        """(model, workers) pairs to run; serial runs once with one worker."""
+        pairs: list[tuple[str, int]] = []
+        for model in self.models:
+            counts = (1,) if model == "serial" else self.workers
+            pairs.extend((model, count) for count in counts)
+        return pairs
+
+
+def variant_id(model: str, workers: int) -> str:
+    """The test id fragment of one variant: ``threads-2``, or ``serial``."""
+    return model if model == "serial" else f"{model}-{workers}"
+
+
+def _choices(values: Iterable[str]) -> str:
+    return ", ".join(sorted(values))
+
+
+def _positive_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise SpecError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def _non_negative_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise SpecError(f"{name} must be a non-negative integer, got {value!r}")
+    return value
+
+
+def _as_list(name: str, value: object) -> list[object]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Sequence):
+        items = list(value)
+        if not items:
+            raise SpecError(f"{name} must not be empty")
+        return items
+    if isinstance(value, int) and not isinstance(value, bool):
+        return [value]
+    raise SpecError(f"{name} must be a list, got {value!r}")
+
+
+def parse_spec(
+    args: Sequence[object],
+    kwargs: Mapping[str, object],
+    *,
+    known_models: Iterable[str],
+) -> ExperimentSpec:
+    """Validate the marker's arguments; every problem is a SpecError naming the value."""
+    if args:
+        raise SpecError(
+            f"takes keyword arguments only (workload=..., models=[...], workers=[...]), "
+            f"got positional {list(args)!r}"
+        )
+    unknown = set(kwargs) - _KNOWN_KEYWORDS
+    if unknown:
+        raise SpecError(
+            f"unknown keyword(s) {_choices(unknown)}; valid keywords: {_choices(_KNOWN_KEYWORDS)}"
+        )
+    workload = kwargs.get("workload")
+    if workload not in WORKLOADS:
+        raise SpecError(f"unknown workload {workload!r}; choose one of: {_choices(WORKLOADS)}")
+    assert isinstance(workload, str)
+
+    model_set = set(known_models)
+    models_raw = _as_list("models", kwargs.get("models", ["serial"]))
+    models: list[str] = []
+    for model in models_raw:
+        if not isinstance(model, str) or model not in model_set:
+            raise SpecError(f"unknown model {model!r}; choose from: {_choices(model_set)}")
+        if model not in models:
+            models.append(model)
+
+    workers_raw = _as_list("workers", kwargs.get("workers", [1]))
+    workers: list[int] = []
+    for count in workers_raw:
+        value = _positive_int("workers", count)
+        if value not in workers:
+            workers.append(value)
+
+    rounds = kwargs.get("rounds")
+    if rounds is not None:
+        rounds = _positive_int("rounds", rounds)
+    warmup = kwargs.get("warmup")
+    if warmup is not None:
+        warmup = _non_negative_int("warmup", warmup)
+
+    timeout = kwargs.get("timeout")
+    if timeout is not None:
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not math.isfinite(timeout)
+            or timeout <= 0
+        ):
+            raise SpecError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        timeout = float(timeout)
+
+    start_method = kwargs.get("start_method")
+    if start_method is not None and start_method not in START_METHODS:
+        raise SpecError(
+            f"unknown start_method {start_method!r}; choose one of: {', '.join(START_METHODS)}"
+        )
+
+    claim = kwargs.get("claim")
+    if claim is not None and not isinstance(claim, str):
+        raise SpecError(f"claim must be a string, got {claim!r}")
+
+    expect_raw = kwargs.get("expect", ())
+    if not isinstance(expect_raw, Sequence) or isinstance(expect_raw, str):
+        expect_raw = [expect_raw]
+    expect = tuple(expect_raw)
+    for item in expect:
+        if not callable(getattr(item, "evaluate", None)):
+            raise SpecError(
+                f"expect items must be expectations such as pytest_concur.faster(...), "
+                f"got {item!r}"
+            )
+
+    return ExperimentSpec(
+        workload=workload,
+        models=tuple(models),
+        workers=tuple(workers),
+        rounds=rounds,
+        warmup=warmup,
+        timeout=timeout,
+        start_method=start_method,  # type: ignore[arg-type]
+        claim=claim,
+        expect=expect,
+    )

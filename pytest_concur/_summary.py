@@ -1,0 +1,99 @@
+"""Per-variant statistics of measured rounds: the numbers behind the report (pure pandas)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+#: A variant is one model at one worker count for one experiment and parameter set.
+VARIANT_KEYS: Final = ["experiment", "params", "model", "workers"]
+#: Relative interquartile range above which a median is flagged as unstable.
+WIDE_SPREAD: Final = 0.20
+MIN_ROUNDS: Final = 3
+MIN_WALL_S: Final = 1e-3
+
+
+def measured_rounds(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rounds that count: not warm-up, and passed."""
+    return rows[(~rows["warmup"].astype(bool)) & (rows["outcome"] == "passed")]
+
+
+def summarize_rounds(rows: pd.DataFrame) -> pd.DataFrame:
+    """One line per variant: medians, spread, speedup against serial and efficiency.
+
+    Speedup compares medians of wall time with the serial variant of the same
+    experiment and parameters; it is NaN where no serial variant ran.
+    """
+    columns = [
+        *VARIANT_KEYS, "workload", "rounds", "failed", "wall_median_s", "wall_q25_s",
+        "wall_q75_s", "wall_rel_spread", "cpu_median_s", "cores_used", "utilization",
+        "startup_median_s", "max_rss_bytes", "load_avg_1m", "usable_cpus", "speedup",
+        "efficiency", "error",
+    ]
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    keyed = rows.assign(params=rows["params"].fillna(""))
+    order = keyed[VARIANT_KEYS].drop_duplicates()
+    failed = (
+        keyed[keyed["outcome"] == "failed"]
+        .groupby(VARIANT_KEYS, observed=True, sort=False)
+        .agg(failed=("outcome", "size"), error=("error", "first"))
+    )
+    good = measured_rounds(keyed)
+    stats = good.groupby(VARIANT_KEYS, observed=True, sort=False).agg(
+        workload=("workload", "first"),
+        rounds=("wall_s", "size"),
+        wall_median_s=("wall_s", "median"),
+        wall_q25_s=("wall_s", lambda s: s.quantile(0.25)),
+        wall_q75_s=("wall_s", lambda s: s.quantile(0.75)),
+        cpu_median_s=("cpu_s", "median"),
+        cores_used=("cores_used", "median"),
+        utilization=("utilization", "median"),
+        startup_median_s=("startup_s", "median"),
+        max_rss_bytes=("max_rss_bytes", "max"),
+        load_avg_1m=("load_avg_1m", "max"),
+        usable_cpus=("usable_cpus", "first"),
+    )
+    table = order.merge(stats.reset_index(), on=VARIANT_KEYS, how="left").merge(
+        failed.reset_index(), on=VARIANT_KEYS, how="left"
+    )
+    workload_any = keyed.groupby(VARIANT_KEYS, observed=True, sort=False)["workload"].first()
+    table["workload"] = table["workload"].fillna(
+        table.set_index(VARIANT_KEYS).index.map(workload_any).to_series(index=table.index)
+    )
+    table["rounds"] = table["rounds"].fillna(0).astype(int)
+    table["failed"] = table["failed"].fillna(0).astype(int)
+    table["wall_rel_spread"] = (table["wall_q75_s"] - table["wall_q25_s"]) / table["wall_median_s"]
+    serial = table[table["model"] == "serial"].set_index(["experiment", "params"])[
+        "wall_median_s"
+    ]
+    baseline = pd.Series(
+        [serial.get((exp, par), np.nan) for exp, par in zip(table["experiment"], table["params"], strict=True)],
+        index=table.index,
+        dtype=float,
+    )
+    table["speedup"] = baseline / table["wall_median_s"]
+    table["efficiency"] = table["speedup"] / table["workers"]
+    return table[columns]
+
+
+def warnings_for(line: pd.Series) -> list[str]:
+    """Why a variant's numbers may not be trustworthy (empty when they look fine)."""
+    notes: list[str] = []
+    rounds = int(line["rounds"])
+    if rounds == 0:
+        return notes
+    if rounds < MIN_ROUNDS:
+        notes.append(f"only {rounds} round(s): too few to judge the spread")
+    if line["wall_rel_spread"] > WIDE_SPREAD:
+        notes.append(f"wide spread: interquartile range is {line['wall_rel_spread']:.0%} of the median")
+    if line["wall_median_s"] < MIN_WALL_S:
+        notes.append("rounds under 1 ms: timer and bookkeeping noise dominate")
+    if line["load_avg_1m"] > line["usable_cpus"]:
+        notes.append(
+            f"machine was loaded (1-min load average {line['load_avg_1m']:.1f} "
+            f"on {int(line['usable_cpus'])} usable CPUs)"
+        )
+    return notes

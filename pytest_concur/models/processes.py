@@ -1,0 +1,63 @@
+"""processes: a ProcessPoolExecutor with a selectable start method (fork, forkserver, spawn)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.context
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
+from typing import Any
+
+from ._base import ModelOptions, call_blocking
+
+_START_TIMEOUT_S = 120.0
+_startup_barrier: Any = None
+
+
+def _remember_barrier(barrier: Any) -> None:
+    global _startup_barrier  # worker-process state, set once by the pool initializer
+    _startup_barrier = barrier
+
+
+def _wait_for_siblings() -> None:
+    _startup_barrier.wait(_START_TIMEOUT_S)
+
+
+def default_start_method() -> str:
+    """The start method a pool gets when none is chosen (fork on Linux before 3.14)."""
+    return multiprocessing.get_start_method(allow_none=False)
+
+
+class _ProcessPool:
+    def __init__(self, workers: int, start_method: str) -> None:
+        context = multiprocessing.get_context(start_method)
+        barrier = context.Barrier(workers)
+        self._executor = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=context,
+            initializer=_remember_barrier,
+            initargs=(barrier,),
+        )
+        # every worker must be up before the first task: start-up is measured, not hidden
+        ready = [self._executor.submit(_wait_for_siblings) for _ in range(workers)]
+        for future in ready:
+            future.result()
+
+    def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
+        futures = [self._executor.submit(partial(call_blocking, fn), item) for item in items]
+        return [future.result() for future in futures]
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+class ProcessesModel:
+    name = "processes"
+    summary = "a pool of worker processes: parallel CPU work on any interpreter; pays start-up"
+
+    def unavailable(self) -> str | None:
+        return None
+
+    def start(self, workers: int, options: ModelOptions) -> _ProcessPool:
+        return _ProcessPool(workers, options.start_method or default_start_method())
