@@ -16,12 +16,16 @@ from typing import Any
 def gil_enabled() -> bool:
     """Whether the GIL is on right now (always True before 3.13)."""
     probe = getattr(sys, "_is_gil_enabled", None)
-    return True if probe is None else bool(probe())
+    if probe is None:
+        return True
+    state: object = probe()
+    return state is True
 
 
 def free_threaded_build() -> bool:
     """Whether this interpreter was built with ``--disable-gil``."""
-    return sysconfig.get_config_var("Py_GIL_DISABLED") == 1
+    flag: object = sysconfig.get_config_var("Py_GIL_DISABLED")
+    return flag == 1
 
 
 def usable_cpus() -> int:
@@ -74,7 +78,9 @@ class Environment:
         return asdict(self)
 
 
-def current_environment(run_id: str | None = None, started_at: datetime | None = None) -> Environment:
+def current_environment(
+    run_id: str | None = None, started_at: datetime | None = None
+) -> Environment:
     now = started_at or datetime.now(UTC)
     version = ".".join(str(part) for part in sys.version_info[:3])
     return Environment(

@@ -194,7 +194,9 @@ def own_peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def usage_between(before: TreeSnapshot, after: TreeSnapshot, wall_s: float, peak_self: int) -> Usage:
+def usage_between(
+    before: TreeSnapshot, after: TreeSnapshot, wall_s: float, peak_self: int
+) -> Usage:
     """Combine two snapshots into the region's usage (pure: tested without processes)."""
     user = (after.self_user_s - before.self_user_s) + (
         after.children_user_s - before.children_user_s

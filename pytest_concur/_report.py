@@ -9,8 +9,17 @@ import pandas as pd
 from ._summary import summarize_rounds, warnings_for
 
 _HEADERS = (
-    "model", "workers", "rounds", "wall median", "spread", "cpu s", "cores", "util",
-    "startup", "speedup", "effic.",
+    "model",
+    "workers",
+    "rounds",
+    "wall median",
+    "spread",
+    "cpu s",
+    "cores",
+    "util",
+    "startup",
+    "speedup",
+    "effic.",
 )
 
 
@@ -37,7 +46,10 @@ def _table(lines: list[tuple[str, ...]]) -> list[str]:
     widths = [max(len(row[col]) for row in lines) for col in range(len(lines[0]))]
     out = []
     for row in lines:
-        cells = [cell.ljust(width) if i == 0 else cell.rjust(width) for i, (cell, width) in enumerate(zip(row, widths, strict=True))]
+        cells = [
+            cell.ljust(width) if i == 0 else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
         out.append("  ".join(cells).rstrip())
     return out
 
@@ -57,7 +69,9 @@ def report_lines(rows: pd.DataFrame) -> list[str]:
         for _, line in group.iterrows():
             name = f"{line['model']}"
             if line["rounds"] == 0:
-                table.append((name, str(line["workers"]), "0", "FAILED", "", "", "", "", "", "", ""))
+                table.append(
+                    (name, str(line["workers"]), "0", "FAILED", "", "", "", "", "", "", "")
+                )
                 notes.append(f"{name}-{line['workers']}: {_escape(str(line['error']))}")
                 continue
             table.append(
@@ -71,12 +85,16 @@ def report_lines(rows: pd.DataFrame) -> list[str]:
                     _number(line["cores_used"], ".2f"),
                     _number(line["utilization"] * 100, ".0f") + "%",
                     _seconds(line["startup_median_s"]),
-                    _number(line["speedup"], ".2f") + ("x" if not math.isnan(line["speedup"]) else ""),
+                    _number(line["speedup"], ".2f")
+                    + ("x" if not math.isnan(line["speedup"]) else ""),
                     _number(line["efficiency"], ".2f"),
                 )
             )
             if line["failed"]:
-                notes.append(f"{name}-{line['workers']}: failed after {line['rounds']} round(s): {_escape(str(line['error']))}")
+                notes.append(
+                    f"{name}-{line['workers']}: failed after {line['rounds']} round(s): "
+                    f"{_escape(str(line['error']))}"
+                )
             notes.extend(f"{name}-{line['workers']}: {note}" for note in warnings_for(line))
         out.extend("  " + text for text in _table(table))
         out.extend(f"  ! {note}" for note in notes)

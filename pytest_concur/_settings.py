@@ -26,7 +26,9 @@ def positive_int_list(text: str) -> tuple[int, ...]:
     values: list[int] = []
     for part in comma_list(text):
         if not part.isdigit() or int(part) <= 0:
-            raise argparse.ArgumentTypeError(f"worker counts must be positive integers, got {part!r}")
+            raise argparse.ArgumentTypeError(
+                f"worker counts must be positive integers, got {part!r}"
+            )
         values.append(int(part))
     return tuple(values)
 
@@ -50,28 +52,70 @@ non_negative_int = _int_at_least(0)
 
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("concur", "concurrency experiments (pytest-concur)")
-    group.addoption("--concur-report", action="store_true", default=False,
-                    help="print a table per experiment after the run: wall time, CPU, cores, speedup")
-    group.addoption("--concur-results", metavar="DIR", default=None,
-                    help="folder for the Parquet results of this session (default: ini "
-                         "concur_results, else results/)")
-    group.addoption("--concur-no-save", action="store_true", default=False,
-                    help="measure and report, but write no results file")
-    group.addoption("--concur-rounds", metavar="N", type=positive_int, default=None,
-                    help="measured rounds per experiment variant; overrides the marker and ini "
-                         f"(default {DEFAULT_ROUNDS})")
-    group.addoption("--concur-warmup", metavar="N", type=non_negative_int, default=None,
-                    help="unmeasured-for-statistics warm-up rounds before them; overrides the "
-                         f"marker and ini (default {DEFAULT_WARMUP}); warm-up rows are still stored")
-    group.addoption("--concur-models", metavar="NAMES", type=comma_list, default=None,
-                    help="run only these models, e.g. threads,processes")
-    group.addoption("--concur-workers", metavar="COUNTS", type=positive_int_list, default=None,
-                    help="run only these worker counts, e.g. 1,2 (serial always counts as 1)")
-    group.addoption("--concur-workload", metavar="TYPES", type=comma_list, default=None,
-                    help="run only experiments of these workload types: " + ", ".join(WORKLOADS))
-    group.addoption("--concur-start-method", metavar="METHOD", choices=START_METHODS, default=None,
-                    help="process start method for process-based models unless the marker "
-                         "names one: " + ", ".join(START_METHODS))
+    group.addoption(
+        "--concur-report",
+        action="store_true",
+        default=False,
+        help="print a table per experiment after the run: wall time, CPU, cores, speedup",
+    )
+    group.addoption(
+        "--concur-results",
+        metavar="DIR",
+        default=None,
+        help="folder for the Parquet results of this session (default: ini "
+        "concur_results, else results/)",
+    )
+    group.addoption(
+        "--concur-no-save",
+        action="store_true",
+        default=False,
+        help="measure and report, but write no results file",
+    )
+    group.addoption(
+        "--concur-rounds",
+        metavar="N",
+        type=positive_int,
+        default=None,
+        help="measured rounds per experiment variant; overrides the marker and ini "
+        f"(default {DEFAULT_ROUNDS})",
+    )
+    group.addoption(
+        "--concur-warmup",
+        metavar="N",
+        type=non_negative_int,
+        default=None,
+        help="unmeasured-for-statistics warm-up rounds before them; overrides the "
+        f"marker and ini (default {DEFAULT_WARMUP}); warm-up rows are still stored",
+    )
+    group.addoption(
+        "--concur-models",
+        metavar="NAMES",
+        type=comma_list,
+        default=None,
+        help="run only these models, e.g. threads,processes",
+    )
+    group.addoption(
+        "--concur-workers",
+        metavar="COUNTS",
+        type=positive_int_list,
+        default=None,
+        help="run only these worker counts, e.g. 1,2 (serial always counts as 1)",
+    )
+    group.addoption(
+        "--concur-workload",
+        metavar="TYPES",
+        type=comma_list,
+        default=None,
+        help="run only experiments of these workload types: " + ", ".join(WORKLOADS),
+    )
+    group.addoption(
+        "--concur-start-method",
+        metavar="METHOD",
+        choices=START_METHODS,
+        default=None,
+        help="process start method for process-based models unless the marker "
+        "names one: " + ", ".join(START_METHODS),
+    )
     parser.addini("concur_rounds", "measured rounds per experiment variant", default=None)
     parser.addini("concur_warmup", "warm-up rounds per experiment variant", default=None)
     parser.addini("concur_results", "folder for Parquet results", default=None)
@@ -93,10 +137,12 @@ class Settings:
 
     def plan(self, spec: ExperimentSpec) -> tuple[int, int]:
         """(warm-up, measured) rounds: command line, then marker, then ini, then default."""
-        rounds = next(v for v in (self.rounds, spec.rounds, self.ini_rounds, DEFAULT_ROUNDS)
-                      if v is not None)
-        warmup = next(v for v in (self.warmup, spec.warmup, self.ini_warmup, DEFAULT_WARMUP)
-                      if v is not None)
+        rounds = next(
+            v for v in (self.rounds, spec.rounds, self.ini_rounds, DEFAULT_ROUNDS) if v is not None
+        )
+        warmup = next(
+            v for v in (self.warmup, spec.warmup, self.ini_warmup, DEFAULT_WARMUP) if v is not None
+        )
         return warmup, rounds
 
 

@@ -17,8 +17,17 @@ WORKLOADS: Final[Mapping[str, str]] = {
 }
 
 _KNOWN_KEYWORDS: Final = frozenset(
-    {"workload", "models", "workers", "rounds", "warmup", "expect", "timeout", "claim",
-     "start_method"}
+    {
+        "workload",
+        "models",
+        "workers",
+        "rounds",
+        "warmup",
+        "expect",
+        "timeout",
+        "claim",
+        "start_method",
+    }
 )
 
 START_METHODS: Final = ("fork", "forkserver", "spawn")
@@ -142,7 +151,9 @@ def parse_spec(
         timeout = float(timeout)
 
     start_method = kwargs.get("start_method")
-    if start_method is not None and start_method not in START_METHODS:
+    if start_method is not None and (
+        not isinstance(start_method, str) or start_method not in START_METHODS
+    ):
         raise SpecError(
             f"unknown start_method {start_method!r}; choose one of: {', '.join(START_METHODS)}"
         )
@@ -158,8 +169,7 @@ def parse_spec(
     for item in expect:
         if not callable(getattr(item, "evaluate", None)):
             raise SpecError(
-                f"expect items must be expectations such as pytest_concur.faster(...), "
-                f"got {item!r}"
+                f"expect items must be expectations such as pytest_concur.faster(...), got {item!r}"
             )
 
     return ExperimentSpec(
@@ -169,7 +179,7 @@ def parse_spec(
         rounds=rounds,
         warmup=warmup,
         timeout=timeout,
-        start_method=start_method,  # type: ignore[arg-type]
+        start_method=start_method,
         claim=claim,
         expect=expect,
     )

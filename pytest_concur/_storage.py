@@ -11,8 +11,8 @@ import glob
 import os
 import tempfile
 import warnings
-from datetime import datetime
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -89,7 +89,10 @@ def _with_table_name(schema: pa.Schema, table: str) -> pa.Schema:
 
 
 def write_rows(
-    rows: Sequence[Mapping[str, Any]], path: Path, *, schema: pa.Schema = ROUNDS_SCHEMA,
+    rows: Sequence[Mapping[str, Any]],
+    path: Path,
+    *,
+    schema: pa.Schema = ROUNDS_SCHEMA,
     table: str = "rounds",
 ) -> Path:
     """Write ``rows`` to ``path`` atomically: readers see the old file or the whole new one."""
@@ -166,7 +169,9 @@ def read_tables(
             continue
         if kind is None or version is None:
             warnings.warn(
-                f"skipped {path}: not a pytest-concur results file", ResultsFileWarning, stacklevel=2
+                f"skipped {path}: not a pytest-concur results file",
+                ResultsFileWarning,
+                stacklevel=2,
             )
             continue
         if kind != table:

@@ -27,10 +27,24 @@ def summarize_rounds(rows: pd.DataFrame) -> pd.DataFrame:
     experiment and parameters; it is NaN where no serial variant ran.
     """
     columns = [
-        *VARIANT_KEYS, "workload", "rounds", "failed", "wall_median_s", "wall_q25_s",
-        "wall_q75_s", "wall_rel_spread", "cpu_median_s", "cores_used", "utilization",
-        "startup_median_s", "max_rss_bytes", "load_avg_1m", "usable_cpus", "speedup",
-        "efficiency", "error",
+        *VARIANT_KEYS,
+        "workload",
+        "rounds",
+        "failed",
+        "wall_median_s",
+        "wall_q25_s",
+        "wall_q75_s",
+        "wall_rel_spread",
+        "cpu_median_s",
+        "cores_used",
+        "utilization",
+        "startup_median_s",
+        "max_rss_bytes",
+        "load_avg_1m",
+        "usable_cpus",
+        "speedup",
+        "efficiency",
+        "error",
     ]
     if rows.empty:
         return pd.DataFrame(columns=columns)
@@ -59,18 +73,20 @@ def summarize_rounds(rows: pd.DataFrame) -> pd.DataFrame:
     table = order.merge(stats.reset_index(), on=VARIANT_KEYS, how="left").merge(
         failed.reset_index(), on=VARIANT_KEYS, how="left"
     )
-    workload_any = keyed.groupby(VARIANT_KEYS, observed=True, sort=False)["workload"].first()
-    table["workload"] = table["workload"].fillna(
-        table.set_index(VARIANT_KEYS).index.map(workload_any).to_series(index=table.index)
+    # a variant whose every round failed still shows its workload
+    workloads = keyed.groupby(VARIANT_KEYS, observed=True, sort=False)["workload"].first()
+    table = table.drop(columns="workload").merge(
+        workloads.reset_index(), on=VARIANT_KEYS, how="left"
     )
     table["rounds"] = table["rounds"].fillna(0).astype(int)
     table["failed"] = table["failed"].fillna(0).astype(int)
     table["wall_rel_spread"] = (table["wall_q75_s"] - table["wall_q25_s"]) / table["wall_median_s"]
-    serial = table[table["model"] == "serial"].set_index(["experiment", "params"])[
-        "wall_median_s"
-    ]
+    serial = table[table["model"] == "serial"].set_index(["experiment", "params"])["wall_median_s"]
     baseline = pd.Series(
-        [serial.get((exp, par), np.nan) for exp, par in zip(table["experiment"], table["params"], strict=True)],
+        [
+            serial.get((exp, par), np.nan)
+            for exp, par in zip(table["experiment"], table["params"], strict=True)
+        ],
         index=table.index,
         dtype=float,
     )
@@ -88,7 +104,9 @@ def warnings_for(line: pd.Series) -> list[str]:
     if rounds < MIN_ROUNDS:
         notes.append(f"only {rounds} round(s): too few to judge the spread")
     if line["wall_rel_spread"] > WIDE_SPREAD:
-        notes.append(f"wide spread: interquartile range is {line['wall_rel_spread']:.0%} of the median")
+        notes.append(
+            f"wide spread: interquartile range is {line['wall_rel_spread']:.0%} of the median"
+        )
     if line["wall_median_s"] < MIN_WALL_S:
         notes.append("rounds under 1 ms: timer and bookkeeping noise dominate")
     if line["load_avg_1m"] > line["usable_cpus"]:

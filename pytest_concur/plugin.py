@@ -76,8 +76,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if wants_fixture:
             pytest.fail(
                 f"{metafunc.definition.nodeid}: the `concur` fixture needs the experiment "
-                f"marker, e.g. @pytest.mark.concur(workload=\"cpu\", models=[\"serial\", "
-                f"\"threads\"], workers=[1, 2])",
+                f'marker, e.g. @pytest.mark.concur(workload="cpu", models=["serial", '
+                f'"threads"], workers=[1, 2])',
                 pytrace=False,
             )
         return
@@ -85,7 +85,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     try:
         spec = parse_spec(marker.args, marker.kwargs, known_models=session.models)
     except SpecError as exc:
-        pytest.fail(f"{metafunc.definition.nodeid}: invalid concur marker: {exc}", pytrace=False)
+        problem = str(exc)
+    else:
+        problem = None
+    if problem is not None:  # failed outside the except block: no chained traceback
+        pytest.fail(f"{metafunc.definition.nodeid}: invalid concur marker: {problem}", pytrace=False)
     if not wants_fixture:
         pytest.fail(
             f"{metafunc.definition.nodeid}: a concur experiment must take the `concur` fixture "
@@ -96,7 +100,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize(
         "concur",
         [
-            pytest.param(Variant(model, workers), id=variant_id(model, workers), marks=workload_mark)
+            pytest.param(
+                Variant(model, workers), id=variant_id(model, workers), marks=workload_mark
+            )
             for model, workers in spec.variants()
         ],
         indirect=True,
@@ -191,10 +197,11 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
         rows.append(row)
         if row["gil_enabled"] != session.gil_at_start and not session.gil_warned:
             session.gil_warned = True
+            before = "enabled" if session.gil_at_start else "disabled"
+            after = "enabled" if row["gil_enabled"] else "disabled"
             warnings.warn(
                 GilStateWarning(
-                    f"the GIL was {'enabled' if session.gil_at_start else 'disabled'} at the "
-                    f"start of the session and is {'enabled' if row['gil_enabled'] else 'disabled'} "
+                    f"the GIL was {before} at the start of the session and is {after} "
                     f"after {pyfuncitem.nodeid}; every row records its own state"
                 ),
                 stacklevel=1,

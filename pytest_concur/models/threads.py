@@ -17,9 +17,7 @@ class _ThreadPool:
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="concur")
         # start every worker now, so start-up is paid (and measured) before the first task
         barrier = threading.Barrier(workers)
-        ready = [
-            self._executor.submit(barrier.wait, _START_TIMEOUT_S) for _ in range(workers)
-        ]
+        ready = [self._executor.submit(barrier.wait, _START_TIMEOUT_S) for _ in range(workers)]
         for future in ready:
             future.result()
 
