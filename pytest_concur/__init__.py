@@ -2,14 +2,87 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+from . import workloads
 from ._runner import Concur
-from ._warnings import ConcurWarning, GilStateWarning, MeasurementWarning
-from .analysis import load
+from ._timeout import RoundTimeout
+from ._warnings import ConcurWarning, GilStateWarning, MeasurementWarning, ResultsFileWarning
+from .models import WorkerDiedError
+
+if TYPE_CHECKING:
+    from ._claims import (
+        ClaimError,
+        Select,
+        Verdict,
+        bounded,
+        cores_used,
+        faster,
+        not_faster,
+        not_smaller,
+        similar,
+        smaller,
+        speeds_up,
+        utilization,
+        variant,
+    )
+    from .analysis import amdahl, compare, efficiency, load, load_verdicts, speedup, summarize
+
+# The pandas and numpy side loads on first use: worker processes (forkserver and spawn
+# children too) and subinterpreters import this package to unpickle their tasks, and
+# must neither pay for pandas in their measured start-up nor fail on numpy, which
+# subinterpreters cannot load. Names listed here resolve through __getattr__.
+_LAZY = {
+    **dict.fromkeys(
+        ("amdahl", "compare", "efficiency", "load", "load_verdicts", "speedup", "summarize"),
+        "analysis",
+    ),
+    **dict.fromkeys(
+        ("ClaimError", "Select", "Verdict", "bounded", "cores_used", "faster", "not_faster",
+         "not_smaller", "similar", "smaller", "speeds_up", "utilization", "variant"),
+        "_claims",
+    ),
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value  # imported once, then found like any other name
+    return value
+
 
 __all__ = [
+    "ClaimError",
     "Concur",
     "ConcurWarning",
     "GilStateWarning",
     "MeasurementWarning",
+    "ResultsFileWarning",
+    "RoundTimeout",
+    "Select",
+    "Verdict",
+    "WorkerDiedError",
+    "amdahl",
+    "bounded",
+    "compare",
+    "cores_used",
+    "efficiency",
+    "faster",
     "load",
+    "load_verdicts",
+    "not_faster",
+    "not_smaller",
+    "similar",
+    "smaller",
+    "speeds_up",
+    "speedup",
+    "summarize",
+    "utilization",
+    "variant",
+    "workloads",
 ]

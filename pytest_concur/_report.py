@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
 from ._summary import summarize_rounds, warnings_for
@@ -24,7 +22,7 @@ _HEADERS = (
 
 
 def _seconds(value: float) -> str:
-    if math.isnan(value):
+    if pd.isna(value):  # NaN, or pd.NA from the nullable columns that load() returns
         return "-"
     if value < 1e-3:
         return f"{value * 1e6:.0f} us"
@@ -34,7 +32,7 @@ def _seconds(value: float) -> str:
 
 
 def _number(value: float, fmt: str) -> str:
-    return "-" if math.isnan(value) else format(value, fmt)
+    return "-" if pd.isna(value) else format(value, fmt)
 
 
 def _escape(text: str) -> str:
@@ -86,7 +84,7 @@ def report_lines(rows: pd.DataFrame) -> list[str]:
                     _number(line["utilization"] * 100, ".0f") + "%",
                     _seconds(line["startup_median_s"]),
                     _number(line["speedup"], ".2f")
-                    + ("x" if not math.isnan(line["speedup"]) else ""),
+                    + ("x" if not pd.isna(line["speedup"]) else ""),
                     _number(line["efficiency"], ".2f"),
                 )
             )

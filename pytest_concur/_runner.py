@@ -7,15 +7,24 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, final
 
+from ._timeline import Span, TaskSpan, traced
+from ._timeout import RoundTimeout
 from .models import Model, ModelOptions, Pool
+from .models._base import abort_pool, executor_address, is_coroutine_function
 
 
 @dataclass(frozen=True, slots=True)
 class RoundCosts:
-    """Time one round spent starting and stopping the model's workers."""
+    """Time one round spent starting and stopping the model's workers, and where it ran."""
 
     startup_s: float
     shutdown_s: float
+    #: the start method the round's pool really used (process-based models only)
+    start_method: str | None = None
+    #: where the pool ran its tasks, if it says (dask: the scheduler's address)
+    executor_address: str | None = None
+    #: whether the round started a pool at all (if so, its start_method is the truth)
+    pool_ran: bool = False
 
 
 @final
@@ -27,12 +36,19 @@ class Concur:
     on its own (``startup_s``, ``shutdown_s``).
     """
 
-    def __init__(self, model: Model, workers: int, options: ModelOptions) -> None:
+    def __init__(
+        self, model: Model, workers: int, options: ModelOptions, *, trace: bool = True
+    ) -> None:
         self._model = model
         self._workers = workers
         self._options = options
         self._pool: Pool | None = None
         self._startup_s = 0.0
+        self._trace = trace
+        # (map index, span) as they came back; made into TaskSpans outside the timed window
+        self._spans: list[tuple[int, Span]] = []
+        self._maps = 0
+        self._not_measured: tuple[int, ...] = ()
 
     @property
     def model(self) -> str:
@@ -49,6 +65,20 @@ class Concur:
         """The process start method chosen for this experiment, if any."""
         return self._options.start_method
 
+    def exclude_process(self, pid: int) -> None:
+        """Leave process ``pid`` (and its children) out of this experiment's CPU accounting.
+
+        For helpers started before the rounds that stand in for the outside world, such
+        as a local web server playing a remote site: their work is not the work measured.
+        """
+        if pid not in self._not_measured:
+            self._not_measured = (*self._not_measured, pid)
+
+    @property
+    def excluded_processes(self) -> tuple[int, ...]:
+        """Processes left out of the measurements by :meth:`exclude_process`."""
+        return self._not_measured
+
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
         """Run ``fn`` over ``items`` under this model; results come back in order.
 
@@ -59,21 +89,56 @@ class Concur:
             started = time.perf_counter()
             self._pool = self._model.start(self._workers, self._options)
             self._startup_s += time.perf_counter() - started
-        return self._pool.map(fn, items)
+        if not self._trace:
+            return self._pool.map(fn, items)
+        # each task reports where and when it ran along with its value (docs/timelines.md)
+        outcomes = self._pool.map(traced(fn, is_coroutine_function(fn)), enumerate(items))
+        map_index, self._maps = self._maps, self._maps + 1
+        values: list[Any] = []
+        for value, span in outcomes:
+            values.append(value)
+            self._spans.append((map_index, span))
+        return values
 
-    def _end_round(self) -> RoundCosts:
-        """Stop the round's workers; called by the plugin inside the timed window."""
+    def _end_round(self, *, abort: bool = False) -> RoundCosts:
+        """Stop the round's workers; called by the plugin inside the timed window.
+
+        ``abort`` (after a timeout) stops them without waiting on running tasks; a
+        timeout that fires while the pool closes normally also ends in an abort.
+        """
         shutdown = 0.0
-        if self._pool is not None:
+        pool = self._pool
+        start_method = getattr(pool, "start_method", None)
+        address = executor_address(pool) if pool is not None else None
+        if pool is not None:
             started = time.perf_counter()
             try:
-                self._pool.close()
+                if abort:
+                    abort_pool(pool)
+                else:
+                    try:
+                        pool.close()
+                    except RoundTimeout:
+                        abort_pool(pool)
+                        raise
             finally:
                 self._pool = None
                 shutdown = time.perf_counter() - started
-        costs = RoundCosts(self._startup_s, shutdown)
+        costs = RoundCosts(
+            self._startup_s,
+            shutdown,
+            start_method=start_method if isinstance(start_method, str) else None,
+            executor_address=address,
+            pool_ran=pool is not None,
+        )
         self._startup_s = 0.0
+        self._maps = 0
         return costs
+
+    def _take_spans(self) -> list[TaskSpan]:
+        """The task spans recorded since the last call (one round's), handed over once."""
+        spans, self._spans = self._spans, []
+        return [TaskSpan.from_span(map_index, span) for map_index, span in spans]
 
     def __repr__(self) -> str:
         return f"<Concur model={self.model!r} workers={self.workers}>"

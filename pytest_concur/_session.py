@@ -2,39 +2,188 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._environment import Environment, gil_enabled
+import pyarrow as pa
+
+from ._environment import Environment
+from ._gil import GilWatch
+from ._journal import Journal, JournalFolder
 from ._settings import Settings
-from ._storage import write_rows
+from ._spill import Spill, check_writable, fallback_folder, recover, unwritable_reason
+from ._storage import ROUNDS_SCHEMA, final_path
 from .models import Model
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(slots=True)
 class ConcurSession:
-    """Everything pytest-concur keeps for one pytest session (on config.stash, never global)."""
+    """Everything pytest-concur keeps for one pytest session (on config.stash, never global).
+
+    Rows are not kept here: they go to a :class:`~pytest_concur._spill.Spill` as they
+    arrive, which holds a few thousand in memory and the rest on disk, so a session of
+    any size stays small and an interrupted one loses nothing already measured.
+    """
 
     settings: Settings
     environment: Environment
     models: Mapping[str, Model]
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    gil_at_start: bool = field(default_factory=gil_enabled)
-    gil_warned: bool = False
+    gil: GilWatch = field(default_factory=GilWatch)
+    #: the session's rounds file once it is written (None when nothing was saved)
     written: Path | None = None
+    #: what the user must hear about where rows went and what went wrong
+    notices: list[str] = field(default_factory=list)
+    #: the results folder cannot be written: rows go to the fallback from the start
+    unwritable: str | None = None
+    #: xdist worker: the rows of the item in progress, on disk until a report has them
+    journal: Journal | None = None
+    #: xdist controller: the workers' journals, adopted at the end (rows of crashed items)
+    journals: JournalFolder | None = None
+    _spill: Spill | None = field(default=None, repr=False)
+    _scratch: Path | None = field(default=None, repr=False)  # rows of a --concur-no-save run
+    _report_source: Path | None = field(default=None, repr=False)
+    _frame: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def results_path(self) -> Path:
-        return self.settings.results_dir / f"{self.environment.run_id}.parquet"
+        return final_path(self.settings.results_dir, self.environment.run_id)
 
-    def add_rows(self, rows: list[dict[str, Any]]) -> None:
-        self.rows.extend(rows)
+    @property
+    def rows_measured(self) -> int:
+        """Rounds received so far (all of them, however many were spilled to disk)."""
+        return self._spill.counts.get("rounds", 0) if self._spill is not None else 0
 
-    def save(self) -> Path | None:
-        """Write every row collected so far (atomically; a later save replaces it whole)."""
-        if not self.settings.save or not self.rows:
+    def check_results_folder(self, *, create: bool) -> str | None:
+        """Why rows could not be saved in the results folder; None when they can.
+
+        ``create`` makes the folder and writes a probe into it (when experiments are
+        about to run); without it nothing is created (when it is not yet known).
+        """
+        if not self.settings.save:
             return None
-        self.written = write_rows(self.rows, self.results_path)
+        folder = self.settings.results_dir
+        return check_writable(folder) if create else unwritable_reason(folder)
+
+    def recover(self) -> None:
+        """Merge what killed sessions left in the results folder (their rows were measured)."""
+        if self.settings.save and self.settings.results_dir.is_dir():
+            self.notices.extend(recover(self.settings.results_dir))
+
+    def _spill_for_rows(self) -> Spill:
+        if self._spill is None:
+            run_id = self.environment.run_id
+            if not self.settings.save:
+                self._scratch = Path(tempfile.mkdtemp(prefix="pytest-concur-"))
+                self._spill = Spill(self._scratch, run_id)
+            elif self.unwritable is not None:
+                self._spill = Spill(fallback_folder(), run_id)
+                self.notices.append(
+                    f"results folder {self.settings.results_dir} cannot be written "
+                    f"({self.unwritable}); rows are kept in {fallback_folder()} instead"
+                )
+            else:
+                self._spill = Spill(self.settings.results_dir, run_id, fallback=fallback_folder())
+        return self._spill
+
+    def add_rows(
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        table: str = "rounds",
+        schema: pa.Schema = ROUNDS_SCHEMA,
+    ) -> None:
+        """Take rows of ``table`` (rounds, or a companion kind with its schema)."""
+        if rows:
+            self._spill_for_rows().add(rows, table=table, schema=schema)
+
+    def journal_row(self, row: Mapping[str, Any]) -> None:
+        """On a worker: keep a measured row on disk until its report carries it."""
+        if self.journal is not None:
+            self.journal.write(row)
+
+    def rows_delivered(self) -> None:
+        """On a worker: the item's rows are on its report, the journal may forget them."""
+        if self.journal is not None:
+            self.journal.clear()
+
+    def _adopt_journals(self) -> None:
+        """Rows that workers measured but never reported: a worker crashed mid-item."""
+        if self.journals is None:
+            return
+        adopted = 0
+        for row in self.journals.undelivered():
+            self.add_rows([row])
+            adopted += 1
+        self.notices.extend(self.journals.notices)
+        if adopted:
+            self.notices.append(
+                f"{adopted} rows of test items whose xdist worker crashed or was interrupted "
+                f"before reporting them were taken from its journal"
+            )
+
+    def item_done(self) -> None:
+        """A test item ended: a good moment to spill rows, between measurements."""
+        if self._spill is not None:
+            self._spill.checkpoint()
+
+    def save(self, *, complete: bool = True) -> Path | None:
+        """Write every table's rows into its file; never raises for a folder that fails.
+
+        ``complete`` False (an interrupted session) marks every row
+        ``session_complete=False``. Returns the rounds file, None when nothing was saved.
+        """
+        self._adopt_journals()
+        spill = self._spill
+        if spill is None:
+            return None
+        written = spill.finish(complete=complete)
+        self.notices.extend(spill.notices)
+        spill.notices.clear()
+        self._report_source = written.get("rounds")
+        if self.settings.save:
+            self.written = self._report_source
         return self.written
+
+    def report_frame(self) -> pd.DataFrame | None:
+        """The rounds as they were written, read back (None when there were none).
+
+        Read once after :meth:`save` and kept: the terminal report, claims and outputs
+        all see the same rows. Each caller gets its own shallow copy to add columns to.
+        """
+        from .analysis import load, rows_frame
+
+        if self._frame is None:
+            if self._report_source is not None:
+                self._frame = load(self._report_source)
+                pa.default_memory_pool().release_unused()  # Arrow's buffers of the read
+            elif self._spill is None or not self.rows_measured:
+                return None
+            else:
+                # not written (yet, or anywhere): what is on disk and in memory
+                import pandas as pd
+
+                parts, rows = self._spill.leftovers()
+                frames = [load(parts)] if parts else []
+                frames.append(rows_frame(rows))
+                return pd.concat(frames, ignore_index=True)
+        return self._frame.copy(deep=False)
+
+    def close(self) -> None:
+        """Let go of locks, journals, and the rows of a run that saves nothing."""
+        self._frame = None
+        if self._spill is not None:
+            self._spill.close()
+        if self.journal is not None:
+            self.journal.close()
+        if self.journals is not None:
+            self.journals.remove()
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,9 +11,14 @@ from pathlib import Path
 import pytest
 
 from ._spec import START_METHODS, WORKLOADS, ExperimentSpec
+from ._thresholds import Threshold, parse_thresholds
 
 DEFAULT_ROUNDS = 5
 DEFAULT_WARMUP = 1
+#: --concur-quick caps rounds here: 5 is the fewest at which a sign test can reach
+#: p < 0.05 (0.5**5 = 0.031), and 5 against 5 rounds reach p = 0.004 in a rank test.
+QUICK_ROUNDS = 5
+QUICK_WARMUP = 1
 
 
 def comma_list(text: str) -> tuple[str, ...]:
@@ -48,6 +54,27 @@ def _int_at_least(minimum: int) -> Callable[[str], int]:
 
 positive_int = _int_at_least(1)
 non_negative_int = _int_at_least(0)
+
+#: seconds between per-core samples unless told otherwise: about 0.4% of one core here
+DEFAULT_SAMPLE_INTERVAL_S = 0.1
+
+
+def _seconds(*, allow_zero: bool) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+        if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+            bound = "zero or more" if allow_zero else "more than zero"
+            raise argparse.ArgumentTypeError(f"seconds must be {bound}, got {text!r}")
+        return value
+
+    return parse
+
+
+positive_seconds = _seconds(allow_zero=False)
+non_negative_seconds = _seconds(allow_zero=True)
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -116,6 +143,88 @@ def add_options(parser: pytest.Parser) -> None:
         help="process start method for process-based models unless the marker "
         "names one: " + ", ".join(START_METHODS),
     )
+    group.addoption(
+        "--concur-allow-overlap",
+        action="store_true",
+        default=False,
+        help="under pytest-xdist, let workers measure rounds at the same time (faster, but "
+        "rounds disturb each other; rows record exclusive=False); by default one worker "
+        "per host measures at a time",
+    )
+    group.addoption(
+        "--concur-compare",
+        metavar="RUN|PATH",
+        nargs="?",
+        const="",
+        default=None,
+        help="after the run, compare this session with a stored run: a run id in the results "
+        "folder, or a results file, folder or glob; with no value, the newest stored run "
+        "(write --concur-compare=RUN when test paths follow)",
+    )
+    group.addoption(
+        "--concur-compare-fail",
+        metavar="METRIC:LIMIT",
+        type=_thresholds_arg,
+        default=None,
+        help="fail the session when a variant got significantly slower than the compared run "
+        "by more than this, e.g. wall:10%% or wall:10%%,rss:20%%; implies --concur-compare",
+    )
+    group.addoption(
+        "--concur-html",
+        metavar="FILE",
+        default=None,
+        help="write a self-contained HTML report with plots of this session to FILE",
+    )
+    group.addoption(
+        "--concur-timeout",
+        metavar="SECONDS",
+        type=positive_seconds,
+        default=None,
+        help="stop a round that runs longer, fail it, and kill every process it started; "
+        "a marker's timeout= wins (default: ini concur_timeout, else no limit)",
+    )
+    group.addoption(
+        "--concur-sample-interval",
+        metavar="SECONDS",
+        type=non_negative_seconds,
+        default=None,
+        help="sample every CPU's busy fraction this often during rounds, from a separate "
+        f"process; 0 turns it off (default: ini concur_sample_interval, else "
+        f"{DEFAULT_SAMPLE_INTERVAL_S})",
+    )
+    group.addoption(
+        "--concur-no-tasks",
+        action="store_true",
+        default=False,
+        help="do not record per-task spans (the tasks table); saves about a microsecond per task",
+    )
+    group.addoption(
+        "--concur-dask-scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="run the dask model's tasks on this existing scheduler (e.g. "
+        "tcp://10.0.0.5:8786) instead of a local cluster per round",
+    )
+    group.addoption(
+        "--concur-quick",
+        action="store_true",
+        default=False,
+        help=f"quick mode: at most {QUICK_ROUNDS} measured rounds and {QUICK_WARMUP} warm-up "
+        "round per variant, unless --concur-rounds/--concur-warmup say otherwise (enough "
+        "for a verdict; for CI)",
+    )
+    group.addoption(
+        "--concur-strict",
+        action="store_true",
+        default=False,
+        help="fail the session (exit status 1) when an experiment's claim is refuted",
+    )
+    parser.addini("concur_timeout", "round time limit in seconds", default=None)
+    parser.addini(
+        "concur_sample_interval",
+        "seconds between per-core samples; 0 turns them off",
+        default=None,
+    )
     parser.addini("concur_rounds", "measured rounds per experiment variant", default=None)
     parser.addini("concur_warmup", "warm-up rounds per experiment variant", default=None)
     parser.addini("concur_results", "folder for Parquet results", default=None)
@@ -134,6 +243,25 @@ class Settings:
     workers: tuple[int, ...] | None
     workloads: tuple[str, ...] | None
     start_method: str | None
+    allow_overlap: bool = False
+    #: None: no comparison; "": the newest stored run; else a run id or results path
+    compare: str | None = None
+    compare_fail: tuple[Threshold, ...] = ()
+    html: Path | None = None
+    #: round time limit unless the marker sets one; None: no limit
+    timeout: float | None = None
+    #: seconds between per-core samples; None: sampling off
+    sample_interval: float | None = DEFAULT_SAMPLE_INTERVAL_S
+    task_timeline: bool = True
+    dask_scheduler: str | None = None
+    #: cap rounds and warm-up at QUICK_ROUNDS / QUICK_WARMUP (explicit options still win)
+    quick: bool = False
+    #: a refuted claim fails the session
+    strict: bool = False
+
+    def round_timeout(self, spec: ExperimentSpec) -> float | None:
+        """The marker's timeout, else the command line's or ini's (as pytest-timeout does)."""
+        return spec.timeout if spec.timeout is not None else self.timeout
 
     def plan(self, spec: ExperimentSpec) -> tuple[int, int]:
         """(warm-up, measured) rounds: command line, then marker, then ini, then default."""
@@ -143,7 +271,25 @@ class Settings:
         warmup = next(
             v for v in (self.warmup, spec.warmup, self.ini_warmup, DEFAULT_WARMUP) if v is not None
         )
+        if self.quick:
+            rounds = rounds if self.rounds is not None else min(rounds, QUICK_ROUNDS)
+            warmup = warmup if self.warmup is not None else min(warmup, QUICK_WARMUP)
         return warmup, rounds
+
+
+def _thresholds_arg(text: str) -> tuple[Threshold, ...]:
+    try:
+        return parse_thresholds(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _compare_source(config: pytest.Config) -> str | None:
+    """What --concur-compare names; --concur-compare-fail alone means the newest run."""
+    source: str | None = config.getoption("concur_compare")
+    if source is None and config.getoption("concur_compare_fail"):
+        return ""
+    return source
 
 
 def _ini_int(config: pytest.Config, name: str, minimum: int) -> int | None:
@@ -180,6 +326,7 @@ def read_settings(config: pytest.Config, known_models: Iterable[str]) -> Setting
     workloads = config.getoption("concur_workload")
     _check_names("--concur-models", models, known_models)
     _check_names("--concur-workload", workloads, WORKLOADS)
+    html = config.getoption("concur_html")
     return Settings(
         report=bool(config.getoption("concur_report")),
         save=not config.getoption("concur_no_save"),
@@ -192,4 +339,34 @@ def read_settings(config: pytest.Config, known_models: Iterable[str]) -> Setting
         workers=config.getoption("concur_workers"),
         workloads=workloads,
         start_method=config.getoption("concur_start_method"),
+        allow_overlap=bool(config.getoption("concur_allow_overlap")),
+        compare=_compare_source(config),
+        compare_fail=config.getoption("concur_compare_fail") or (),
+        html=Path(config.invocation_params.dir, html) if html else None,
+        timeout=_option_or_ini(config, "concur_timeout", positive_seconds),
+        sample_interval=_sample_interval(config),
+        task_timeline=not config.getoption("concur_no_tasks"),
+        dask_scheduler=config.getoption("concur_dask_scheduler"),
+        quick=bool(config.getoption("concur_quick")),
+        strict=bool(config.getoption("concur_strict")),
     )
+
+
+def _option_or_ini(config: pytest.Config, name: str, parse: Callable[[str], float]) -> float | None:
+    value: float | None = config.getoption(name)
+    if value is not None:
+        return value
+    raw = config.getini(name)
+    if raw in (None, ""):
+        return None
+    try:
+        return parse(str(raw).strip())
+    except argparse.ArgumentTypeError as exc:
+        raise pytest.UsageError(f"ini option {name}: {exc}") from None
+
+
+def _sample_interval(config: pytest.Config) -> float | None:
+    value = _option_or_ini(config, "concur_sample_interval", non_negative_seconds)
+    if value is None:
+        return DEFAULT_SAMPLE_INTERVAL_S
+    return value if value > 0 else None

@@ -81,6 +81,14 @@ def _non_negative_int(name: str, value: object) -> int:
     return value
 
 
+def _finite(number: int | float) -> bool:
+    """Whether ``number`` is finite as seconds: ints beyond a float's range are not."""
+    try:
+        return math.isfinite(number)
+    except OverflowError:
+        return False
+
+
 def _as_list(name: str, value: object) -> list[object]:
     if isinstance(value, str):
         return [value]
@@ -89,8 +97,8 @@ def _as_list(name: str, value: object) -> list[object]:
         if not items:
             raise SpecError(f"{name} must not be empty")
         return items
-    if isinstance(value, int) and not isinstance(value, bool):
-        return [value]
+    if name == "workers" or (isinstance(value, int) and not isinstance(value, bool)):
+        return [value]  # a single value: checked as one item, so the message names it
     raise SpecError(f"{name} must be a list, got {value!r}")
 
 
@@ -112,7 +120,7 @@ def parse_spec(
             f"unknown keyword(s) {_choices(unknown)}; valid keywords: {_choices(_KNOWN_KEYWORDS)}"
         )
     workload = kwargs.get("workload")
-    if workload not in WORKLOADS:
+    if not isinstance(workload, str) or workload not in WORKLOADS:
         raise SpecError(f"unknown workload {workload!r}; choose one of: {_choices(WORKLOADS)}")
     assert isinstance(workload, str)
 
@@ -144,7 +152,7 @@ def parse_spec(
         if (
             isinstance(timeout, bool)
             or not isinstance(timeout, int | float)
-            or not math.isfinite(timeout)
+            or not _finite(timeout)
             or timeout <= 0
         ):
             raise SpecError(f"timeout must be a positive number of seconds, got {timeout!r}")

@@ -63,3 +63,61 @@ def smallest_possible_p(n_a: int, n_b: int) -> float:
     if n_a == 0 or n_b == 0:
         return 1.0
     return 1.0 / math.comb(n_a + n_b, n_a)
+
+
+#: The significance level every verdict uses unless told otherwise.
+ALPHA = 0.05
+
+
+def p_sign_above(values: Sequence[float], threshold: float) -> float:
+    """One-sided sign-test p-value for "the median of ``values`` is above ``threshold``".
+
+    Distribution-free and exact (binomial); values equal to the threshold carry no sign
+    and are left out, as the test prescribes. Returns 1.0 when no value is left.
+    """
+    from scipy.stats import binom
+
+    above = sum(1 for value in values if value > threshold)
+    below = sum(1 for value in values if value < threshold)
+    n = above + below
+    if n == 0:
+        return 1.0
+    # P(at least `above` successes in n fair coin flips)
+    return float(binom.sf(above - 1, n, 0.5))
+
+
+def p_sign_below(values: Sequence[float], threshold: float) -> float:
+    """One-sided sign-test p-value for "the median of ``values`` is below ``threshold``"."""
+    return p_sign_above([-value for value in values], -threshold)
+
+
+def smallest_possible_sign_p(n: int) -> float:
+    """The smallest one-sided p-value a sign test can reach with ``n`` values."""
+    return 1.0 if n <= 0 else 0.5**n
+
+
+def scaled(values: Sequence[float], factor: float) -> list[float]:
+    """``values`` each multiplied by ``factor`` (tests of "at least ``factor`` times")."""
+    return [float(value) * factor for value in values]
+
+
+def median_ci_ranks(n: int, confidence: float = 0.95) -> tuple[int, float]:
+    """The order statistic ``j`` (1-based) and confidence that :func:`median_ci` uses for n.
+
+    The interval is ``sorted(values)[j - 1]`` to ``sorted(values)[n - j]``. One
+    vectorised binomial call instead of one per candidate rank: for summaries of many
+    variants at once. ``j`` is 0 when ``n`` is 0.
+    """
+    from scipy.stats import binom
+
+    if n <= 0:
+        return 0, 0.0
+    ranks = np.arange(0, n // 2 + 1)
+    # achieved[j] = P(X_(j) <= median <= X_(n-j+1)) for j = 1..n//2; j = 1 is the whole range
+    achieved = 1 - 2 * binom.cdf(ranks, n, 0.5)
+    best_j, best = 1, float(achieved[0])
+    for j in range(2, n // 2 + 1):
+        if float(achieved[j - 1]) < confidence:
+            break
+        best_j, best = j, float(achieved[j - 1])
+    return best_j, best

@@ -7,9 +7,10 @@ column is backward compatible and readers fill it with nulls for older files):
 
 from __future__ import annotations
 
+import fcntl
 import glob
 import os
-import tempfile
+import secrets
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -19,11 +20,14 @@ from typing import Any, Final
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ._warnings import ConcurWarning
+from ._warnings import ResultsFileWarning as ResultsFileWarning
 
 SCHEMA_VERSION: Final = 1
 _META_VERSION: Final = b"pytest_concur.schema_version"
 _META_TABLE: Final = b"pytest_concur.table"
+#: A running session spills rows to ``.<run_id>.parts/`` and holds ``owner.lock`` in it.
+PARTS_SUFFIX: Final = ".parts"
+OWNER_LOCK: Final = "owner.lock"
 
 _STRING = pa.string()
 _TIME = pa.timestamp("us", tz="UTC")
@@ -69,6 +73,20 @@ ROUNDS_SCHEMA: Final = pa.schema(
         ("descendants", pa.int64()),
         ("load_avg_1m", pa.float64()),
         ("exclusive", pa.bool_()),
+        # seconds this xdist worker waited for the session's measure lock; null: no lock
+        ("lock_wait_s", pa.float64()),
+        # wall-clock time the test body started in this round (the timed window's start)
+        ("round_started_at", _TIME),
+        # the round's time limit in seconds; null: none (docs/models.md, Faults)
+        ("timeout_s", pa.float64()),
+        # where the work ran when the model says (dask: the scheduler's address)
+        ("executor_address", _STRING),
+        # per-core sampling of this round (docs/timelines.md); null: sampling off
+        ("sample_interval_s", pa.float64()),
+        ("system_cores_busy", pa.float64()),
+        ("sampler_cpu_s", pa.float64()),
+        # rows this round has in the tasks table; null: task spans off
+        ("tasks", pa.int64()),
         ("outcome", _STRING),
         ("error", _STRING),
         ("session_complete", pa.bool_()),
@@ -77,35 +95,157 @@ ROUNDS_SCHEMA: Final = pa.schema(
 )
 
 
-class ResultsFileWarning(ConcurWarning):
-    """A file in a results folder was skipped; the message names it and says why."""
+#: One row per task per round: where and when it ran (docs/timelines.md). Companion file
+#: ``<run_id>.tasks.parquet``; joins the rounds on run_id, test_id, round.
+TASKS_SCHEMA: Final = pa.schema(
+    [
+        ("run_id", _STRING),
+        ("test_id", _STRING),
+        ("round", pa.int64()),
+        ("model", _STRING),
+        ("workers", pa.int64()),
+        ("map_index", pa.int64()),
+        ("task", pa.int64()),
+        ("host", _STRING),
+        ("pid", pa.int64()),
+        ("thread_id", pa.int64()),
+        ("interpreter_id", pa.int64()),
+        ("start_s", pa.float64()),
+        ("end_s", pa.float64()),
+        ("wall_s", pa.float64()),
+        ("cpu_s", pa.float64()),
+        ("suspensions", pa.int64()),
+    ],
+    metadata={_META_VERSION: str(SCHEMA_VERSION).encode(), _META_TABLE: b"tasks"},
+)
+
+#: One row per CPU per sampling interval of a round (docs/timelines.md). Companion file
+#: ``<run_id>.cores.parquet``; joins the rounds on run_id, test_id, round.
+CORES_SCHEMA: Final = pa.schema(
+    [
+        ("run_id", _STRING),
+        ("test_id", _STRING),
+        ("round", pa.int64()),
+        ("model", _STRING),
+        ("workers", pa.int64()),
+        ("cpu", pa.int64()),
+        ("sample", pa.int64()),
+        ("start_s", pa.float64()),
+        ("end_s", pa.float64()),
+        ("ticks", pa.int64()),
+        ("busy", pa.float64()),
+        ("user", pa.float64()),
+        ("system", pa.float64()),
+        ("iowait", pa.float64()),
+        ("steal", pa.float64()),
+    ],
+    metadata={_META_VERSION: str(SCHEMA_VERSION).encode(), _META_TABLE: b"cores"},
+)
+
+#: One row per expectation of a claim, per interpreter (docs/claims.md). Companion file
+#: ``<run_id>.verdicts.parquet``; joins the rounds on run_id and experiment.
+VERDICTS_SCHEMA: Final = pa.schema(
+    [
+        ("run_id", _STRING),
+        ("started_at", _TIME),
+        ("host", _STRING),
+        ("python", _STRING),
+        ("free_threaded", pa.bool_()),
+        ("gil", _STRING),  # enabled, disabled, mixed (changed during the rounds) or unknown
+        ("experiment", _STRING),
+        ("claim", _STRING),
+        ("claim_status", _STRING),  # all expectations of the claim, on this interpreter
+        ("expectation", _STRING),
+        ("status", _STRING),  # confirmed, refuted or inconclusive
+        ("reason", _STRING),
+        ("metric", _STRING),
+        ("subject", _STRING),
+        ("baseline", _STRING),
+        ("n_subject", pa.int64()),
+        ("n_baseline", pa.int64()),
+        ("median_subject", pa.float64()),
+        ("median_baseline", pa.float64()),
+        ("ci_low", pa.float64()),
+        ("ci_high", pa.float64()),
+        ("ci_confidence", pa.float64()),
+        ("ratio", pa.float64()),
+        ("threshold", pa.float64()),
+        ("p_value", pa.float64()),
+        ("p_opposite", pa.float64()),
+        ("alpha", pa.float64()),
+    ],
+    metadata={_META_VERSION: str(SCHEMA_VERSION).encode(), _META_TABLE: b"verdicts"},
+)
 
 
-def _with_table_name(schema: pa.Schema, table: str) -> pa.Schema:
+def tagged_schema(schema: pa.Schema, table: str) -> pa.Schema:
+    """``schema`` with the schema version and table kind in its metadata, as files carry them."""
     metadata = dict(schema.metadata or {})
     metadata[_META_VERSION] = str(SCHEMA_VERSION).encode()
     metadata[_META_TABLE] = table.encode()
     return schema.with_metadata(metadata)
 
 
+def rows_to_table(
+    rows: Sequence[Mapping[str, Any]], *, schema: pa.Schema = ROUNDS_SCHEMA, table: str = "rounds"
+) -> pa.Table:
+    """Plain-valued rows as an Arrow table of ``schema``, tagged with the table kind.
+
+    Built column by column (twice as fast as row by row: a session spills its rows in
+    the pauses between test items, and these pauses should stay short).
+    """
+    schema = tagged_schema(schema, table)
+    columns: dict[str, list[Any]] = {}
+    for column in schema:
+        values = [row.get(column.name) for row in rows]
+        if pa.types.is_timestamp(column.type):
+            values = _datetimes(values)
+        elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            values = [storable_text(v) if isinstance(v, str) else v for v in values]
+        columns[column.name] = values
+    return pa.Table.from_pydict(columns, schema=schema)
+
+
+def _datetimes(values: list[Any]) -> list[Any]:
+    """ISO strings as datetimes; a session's rows share a few, so each is parsed once."""
+    parsed: dict[str, datetime] = {}
+    out: list[Any] = []
+    for value in values:
+        if isinstance(value, str):
+            if value not in parsed:
+                parsed[value] = datetime.fromisoformat(value)
+            value = parsed[value]
+        out.append(value)
+    return out
+
+
 def write_rows(
-    rows: Sequence[Mapping[str, Any]],
-    path: Path,
-    *,
-    schema: pa.Schema = ROUNDS_SCHEMA,
-    table: str = "rounds",
+    rows: Sequence[Mapping[str, Any]], path: Path, *, schema: pa.Schema = ROUNDS_SCHEMA,
+    table: str = "rounds", durable: bool = True,
 ) -> Path:
     """Write ``rows`` to ``path`` atomically: readers see the old file or the whole new one."""
-    schema = _with_table_name(schema, table)
-    times = [f.name for f in schema if pa.types.is_timestamp(f.type)]
-    data = pa.Table.from_pylist([_plain_to_arrow(row, times) for row in rows], schema=schema)
+    data = rows_to_table(rows, schema=schema, table=table)
+    return write_tables([data], path, schema=data.schema, durable=durable)
+
+
+def write_tables(
+    tables: Iterable[pa.Table], path: Path, *, schema: pa.Schema, durable: bool = True
+) -> Path:
+    """Stream ``tables`` (each cast to ``schema``) into one file at ``path``, atomically.
+
+    One table is in memory at a time, so merging many part files stays small. With
+    ``durable`` the data reaches the disk before the rename (a power cut keeps the old
+    file or the new one); part files skip that cost, a crash of the process loses nothing.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
+    temp_name = _new_temp_file(path)
     try:
-        pq.write_table(data, temp_name, compression="zstd")
-        with open(temp_name, "rb") as written:
-            os.fsync(written.fileno())
+        with pq.ParquetWriter(temp_name, schema, compression="zstd") as writer:
+            for data in tables:
+                writer.write_table(data.cast(schema))
+        if durable:
+            with open(temp_name, "rb") as written:
+                os.fsync(written.fileno())
         os.replace(temp_name, path)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
@@ -113,9 +253,43 @@ def write_rows(
     return path
 
 
+def _new_temp_file(path: Path) -> str:
+    """An empty hidden file beside ``path``, to write into and rename over it.
+
+    Made with mode 0o666 so the umask decides, as for any file the user makes; mkstemp's
+    0o600 would hide the results from the user's group.
+    """
+    while True:
+        name = str(path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp"))
+        try:
+            os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return name
+
+
+def storable_text(text: str) -> str:
+    """``text`` as UTF-8 can hold it: lone surrogates become ``\\udcff`` escapes, all else stays.
+
+    Lone surrogates come from undecodable bytes (``surrogateescape``) or from escapes in
+    source code; UTF-8, and so Parquet, has no way to hold them. Text without them, the
+    usual case, is stored unchanged.
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 def _plain_to_arrow(row: Mapping[str, Any], times: Sequence[str]) -> dict[str, Any]:
     """Rows travel as plain values (ISO strings for times); give Arrow real datetimes."""
-    converted = dict(row)
+    converted = {
+        name: storable_text(value) if isinstance(value, str) else value
+        for name, value in row.items()
+    }
     for name in times:
         value = converted.get(name)
         if isinstance(value, str):
@@ -134,14 +308,89 @@ def table_kind(path: Path) -> tuple[str | None, int | None]:
     )
 
 
+def final_path(folder: Path, run_id: str, table: str = "rounds") -> Path:
+    """A session's file of ``table``: ``<run_id>.parquet``, or ``<run_id>.<table>.parquet``."""
+    return folder / (f"{run_id}.parquet" if table == "rounds" else f"{run_id}.{table}.parquet")
+
+
+def parts_folder(folder: Path, run_id: str) -> Path:
+    """The hidden folder where a running session keeps the rows it has spilled so far."""
+    return folder / f".{run_id}{PARTS_SUFFIX}"
+
+
+def is_parts_folder(path: Path) -> bool:
+    return path.name.startswith(".") and path.name.endswith(PARTS_SUFFIX)
+
+
+def parts_run_id(path: Path) -> str:
+    return path.name[1 : -len(PARTS_SUFFIX)]
+
+
+def claim_lock(lock: Path, *, create: bool = False) -> int | None:
+    """An fd holding ``lock`` exclusively, or None while another process holds it.
+
+    The owning session holds its lock for as long as it lives; the kernel releases it
+    however the process ends (SIGKILL included), so a free lock means the owner is gone.
+    Raises FileNotFoundError for a missing lock file unless ``create``.
+    """
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT if create else os.O_RDONLY, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def owner_alive(parts: Path) -> bool:
+    """Whether the session that owns a parts folder is still running."""
+    try:
+        fd = claim_lock(parts / OWNER_LOCK)
+    except FileNotFoundError:
+        return False  # no lock file: nobody can own it
+    if fd is None:
+        return True
+    os.close(fd)
+    return False
+
+
+def orphaned_parts(folder: Path) -> list[Path]:
+    """Parts folders under ``folder`` whose session ended without merging them."""
+    orphans: list[Path] = []
+    for candidate in sorted(folder.glob(f".*{PARTS_SUFFIX}")):
+        if not candidate.is_dir():
+            continue
+        if owner_alive(candidate):
+            continue  # a live session: its rows arrive when it finishes
+        if final_path(folder, parts_run_id(candidate)).exists():
+            continue  # merged already; the session ended before it could tidy up
+        orphans.append(candidate)
+    return orphans
+
+
 def expand_paths(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """A file, a folder (its ``*.parquet``) or a glob, or several of those, as sorted files."""
+    """A file, a folder (its ``*.parquet``) or a glob, or several of those, as sorted files.
+
+    A folder also yields the part files of sessions that were killed before they could
+    merge them (with a warning naming each), so no measured round is hidden.
+    """
     items = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
     found: list[Path] = []
     for item in items:
         path = Path(item)
         if path.is_dir():
-            found.extend(sorted(path.glob("*.parquet")))
+            # a folder named *.parquet is not a results file, and holds none of this run's
+            found.extend(sorted(p for p in path.glob("*.parquet") if not p.is_dir()))
+            for orphan in orphaned_parts(path):
+                warnings.warn(
+                    f"read {orphan}: rows of session {parts_run_id(orphan)}, which ended "
+                    f"before it could merge them (marked session_complete=False); the next "
+                    f"pytest session that saves into {path} merges them into "
+                    f"{final_path(path, parts_run_id(orphan)).name}",
+                    ResultsFileWarning,
+                    stacklevel=3,
+                )
+                found.extend(sorted(orphan.glob("*.parquet")))
         elif path.exists():
             found.append(path)
         else:
@@ -152,6 +401,15 @@ def expand_paths(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]
     return found
 
 
+def mark_incomplete(data: pa.Table) -> pa.Table:
+    """``data`` with every row's ``session_complete`` set to False (when it has the column)."""
+    index = data.schema.get_field_index("session_complete")
+    if index < 0:
+        return data
+    flags = pa.array([False] * data.num_rows, type=pa.bool_())
+    return data.set_column(index, data.schema.field(index), flags)
+
+
 def read_tables(
     paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *, table: str = "rounds"
 ) -> list[pa.Table]:
@@ -160,7 +418,7 @@ def read_tables(
     for path in expand_paths(paths):
         try:
             kind, version = table_kind(path)
-        except (OSError, pa.ArrowException) as exc:
+        except (OSError, pa.ArrowException, ValueError) as exc:
             warnings.warn(
                 f"skipped {path}: not a readable Parquet file ({exc})",
                 ResultsFileWarning,
@@ -185,9 +443,12 @@ def read_tables(
             )
             continue
         try:
-            tables.append(pq.read_table(path))
-        except (OSError, pa.ArrowException) as exc:
+            data = pq.read_table(path)
+        except (OSError, pa.ArrowException, ValueError) as exc:
             warnings.warn(
                 f"skipped {path}: could not be read ({exc})", ResultsFileWarning, stacklevel=2
             )
+            continue
+        # a part file is from a session that has not finished (or never will)
+        tables.append(mark_incomplete(data) if is_parts_folder(path.parent) else data)
     return tables

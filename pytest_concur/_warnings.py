@@ -13,3 +13,7 @@ class GilStateWarning(ConcurWarning):
 
 class MeasurementWarning(ConcurWarning):
     """A measurement could not be taken as intended; the message says what is missing."""
+
+
+class ResultsFileWarning(ConcurWarning):
+    """A file in a results folder was skipped or read specially; the message names it."""

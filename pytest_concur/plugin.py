@@ -11,19 +11,37 @@ from typing import Any
 
 import pytest
 
+from ._claims_plugin import ClaimHooks
 from ._environment import current_environment
+from ._gil import enabled_before_session
+from ._interrupt import terminate_like_interrupt
+from ._journal import JournalFolder, JournalHooks, worker_journal
 from ._measure import become_child_subreaper
+from ._progress import round_progress
 from ._rounds import ItemFacts, RoundPlan, Variant, describe_params, run_rounds
 from ._runner import Concur
+from ._sampler import CoreSampling
 from ._session import ConcurSession
 from ._settings import add_options, read_settings
 from ._spec import WORKLOADS, ExperimentSpec, SpecError, parse_spec, variant_id
+from ._spill import fallback_folder
+from ._storage import CORES_SCHEMA, TASKS_SCHEMA
 from ._warnings import GilStateWarning
-from .models import ModelOptions, builtin_models
+from ._xdist import ControllerHooks, MeasureGuard, is_worker, measure_guard, session_identity
+from .models import ModelOptions, ModelRegistryError, all_models, builtin_models
 
 _SESSION = pytest.StashKey[ConcurSession]()
+_GUARD = pytest.StashKey[MeasureGuard]()
 _ROWS = pytest.StashKey[list[dict[str, Any]]]()
-_RUN_ID_KEY = "concur_run_id"
+#: an item's rows of the tasks and cores tables, while it runs on an xdist worker
+_TIMELINES = pytest.StashKey[tuple[list[dict[str, Any]], list[dict[str, Any]]]]()
+_SAMPLING = pytest.StashKey[CoreSampling]()
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from . import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,34 +57,52 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     for name, description in WORKLOADS.items():
         config.addinivalue_line("markers", f"{name}: concur workload type - {description}")
-    models = {model.name: model for model in builtin_models()}
+    try:
+        models = all_models(builtin_models(), config.pluginmanager)
+    except ModelRegistryError as exc:
+        raise pytest.UsageError(f"pytest-concur: {exc}") from None
     settings = read_settings(config, models)
-    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
-    run_id = workerinput.get(_RUN_ID_KEY) if workerinput else None
-    state = ConcurSession(settings=settings, environment=current_environment(run_id), models=models)
+    # the per-core sampler is a process of its own, started at the first measured round
+    sampling = CoreSampling(settings.sample_interval)
+    config.stash[_SAMPLING] = sampling
+    config.add_cleanup(sampling.close)
+    # an xdist worker takes the controller's run id and start time; the rest is its own
+    run_id, started_at = session_identity(config)
+    environment = current_environment(run_id, started_at)
+    state = ConcurSession(settings=settings, environment=environment, models=models)
     config.stash[_SESSION] = state
-    config.pluginmanager.register(
-        _SessionHooks(state, worker=_is_xdist_worker(config)), "concur-session"
-    )
+    config.pluginmanager.register(_SessionHooks(state, worker=is_worker(config)), "concur-session")
+    # claims: carried on reports, judged at session end over all rows (docs/claims.md)
+    config.pluginmanager.register(ClaimHooks(state, worker=is_worker(config)), "concur-claims")
+    if not is_worker(config) and (settings.compare is not None or settings.html is not None):
+        from ._outputs import OutputHooks  # comparison and HTML page, only when asked for
+
+        # registered after the claims hooks: of two trylast hooks pluggy calls the later
+        # registered one last, so the verdicts are written when the HTML page is built
+        outputs = OutputHooks(state, config.invocation_params.dir)
+        config.pluginmanager.register(outputs, "concur-outputs")
+    config.add_cleanup(state.close)
+    state.journal = worker_journal(config)  # rows of a crashed item survive (xdist worker)
+    if not is_worker(config):
+        restore_sigterm = terminate_like_interrupt()  # SIGTERM ends the session as Ctrl-C
+        if restore_sigterm is not None:
+            config.add_cleanup(restore_sigterm)
+    guard = measure_guard(config, allow_overlap=settings.allow_overlap)
+    config.stash[_GUARD] = guard
+    config.add_cleanup(guard.close)
     # orphaned grandchildren come back to this process, so their CPU time is counted
     become_child_subreaper()
-    if config.pluginmanager.hasplugin("xdist"):
-        config.pluginmanager.register(_XdistHooks(config), "concur-xdist")
-
-
-class _XdistHooks:
-    """Hooks that exist only when pytest-xdist is installed."""
-
-    def __init__(self, config: pytest.Config) -> None:
-        self._config = config
-
-    def pytest_configure_node(self, node: Any) -> None:
-        session = self._config.stash[_SESSION]
-        node.workerinput[_RUN_ID_KEY] = session.environment.run_id
-
-
-def _is_xdist_worker(config: pytest.Config) -> bool:
-    return hasattr(config, "workerinput")
+    if config.pluginmanager.hasplugin("xdist") and not is_worker(config):
+        controller = ControllerHooks(
+            environment.run_id, environment.started_at, allow_overlap=settings.allow_overlap
+        )
+        config.pluginmanager.register(controller, "concur-xdist")
+        config.add_cleanup(controller.close)
+        state.journals = JournalFolder()
+        config.pluginmanager.register(JournalHooks(state.journals), "concur-journal")
+    gil_note = enabled_before_session()
+    if gil_note is not None:
+        config.issue_config_time_warning(GilStateWarning(gil_note), stacklevel=2)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -162,8 +198,11 @@ def concur(request: pytest.FixtureRequest) -> Concur:
     if reason is not None:
         pytest.skip(f"model {variant.model!r} cannot run here: {reason}")
     spec = _spec_of(request.node)
-    options = ModelOptions(start_method=spec.start_method or session.settings.start_method)
-    return Concur(model, variant.workers, options)
+    options = ModelOptions(
+        start_method=spec.start_method or session.settings.start_method,
+        dask_scheduler=session.settings.dask_scheduler,
+    )
+    return Concur(model, variant.workers, options, trace=session.settings.task_timeline)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -192,34 +231,61 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     )
     testargs = {arg: pyfuncitem.funcargs[arg] for arg in pyfuncitem._fixtureinfo.argnames}
     rows = pyfuncitem.stash.setdefault(_ROWS, [])
+    # a worker's rows ride on the call report to the controller; elsewhere each goes to
+    # the session as it is measured, so an interrupt or a crash mid-item loses none
+    worker = is_worker(pyfuncitem.config)
+
+    _check_gil(session, f"the setup of {pyfuncitem.nodeid}")
+    progress = round_progress(pyfuncitem.config)
 
     def on_round(row: dict[str, Any]) -> None:
-        rows.append(row)
-        if row["gil_enabled"] != session.gil_at_start and not session.gil_warned:
-            session.gil_warned = True
-            before = "enabled" if session.gil_at_start else "disabled"
-            after = "enabled" if row["gil_enabled"] else "disabled"
-            warnings.warn(
-                GilStateWarning(
-                    f"the GIL was {before} at the start of the session and is {after} "
-                    f"after {pyfuncitem.nodeid}; every row records its own state"
-                ),
-                stacklevel=1,
-            )
+        progress(row)
+        if worker:
+            rows.append(row)
+            session.journal_row(row)
+        else:
+            session.add_rows([row])
+        _check_gil(session, f"round {row['round']} of {pyfuncitem.nodeid}")
 
+    timelines = pyfuncitem.stash.setdefault(_TIMELINES, ([], []))
+
+    def on_timeline(tasks: list[dict[str, Any]], cores: list[dict[str, Any]]) -> None:
+        if worker:
+            timelines[0].extend(tasks)
+            timelines[1].extend(cores)
+        else:
+            session.add_rows(tasks, table="tasks", schema=TASKS_SCHEMA)
+            session.add_rows(cores, table="cores", schema=CORES_SCHEMA)
+
+    guard = pyfuncitem.config.stash[_GUARD]
     error = run_rounds(
         lambda: pyfuncitem.obj(**testargs),
         runner,
         RoundPlan(warmup=warmup, rounds=rounds),
         facts,
         session.environment,
-        exclusive=not _is_xdist_worker(pyfuncitem.config),
+        exclusive=guard.exclusive,
         skip_types=(pytest.skip.Exception,),
         on_round=on_round,
+        hold=guard.hold,
+        timeout=session.settings.round_timeout(spec),
+        sampling=pyfuncitem.config.stash[_SAMPLING],
+        on_timeline=on_timeline,
     )
     if error is not None:
         raise error
     return True
+
+
+def _check_gil(session: ConcurSession, where: str) -> None:
+    change = session.gil.check(where)
+    if change is not None:
+        warnings.warn(GilStateWarning(change.message()), stacklevel=2)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # test modules imported during collection may have turned the GIL on
+    _check_gil(session.config.stash[_SESSION], "collection")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -232,6 +298,12 @@ def pytest_runtest_makereport(
         if rows:
             # plain values ride on the report, so xdist brings them to the controller
             report.concur_rows = rows  # type: ignore[attr-defined]
+            item.config.stash[_SESSION].rows_delivered()
+        tasks, cores = item.stash.get(_TIMELINES, ([], []))
+        if tasks:
+            report.concur_tasks = tasks  # type: ignore[attr-defined]
+        if cores:
+            report.concur_cores = cores  # type: ignore[attr-defined]
     return report
 
 
@@ -242,28 +314,76 @@ class _SessionHooks:
         self._state = state
         self._worker = worker
 
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        rows = getattr(report, "concur_rows", None)
-        if rows and report.when == "call" and not self._worker:
-            self._state.add_rows(rows)
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        # any test, measured or not, may have turned the GIL on (recorded with the item)
+        _check_gil(self._state, nodeid)
 
-    def pytest_sessionfinish(self) -> None:
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self._worker:
+            return
+        rows = getattr(report, "concur_rows", None)
+        if rows and report.when == "call":
+            self._state.add_rows(rows)
+        if report.when == "call":  # an xdist worker's timelines, written once, here
+            self._state.add_rows(getattr(report, "concur_tasks", ()), table="tasks",
+                                 schema=TASKS_SCHEMA)  # fmt: skip
+            self._state.add_rows(getattr(report, "concur_cores", ()), table="cores",
+                                 schema=CORES_SCHEMA)  # fmt: skip
+        if report.when == "teardown":
+            self._state.item_done()
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if self._worker:
+            return
+        self._state.recover()
+        if session.config.pluginmanager.hasplugin("dsession"):
+            # an xdist controller collects nothing, so it cannot know whether experiments
+            # will run: it checks without creating anything, and says so now
+            problem = self._state.check_results_folder(create=False)
+            self._state.unwritable = problem
+            reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+            if problem is not None and reporter is not None:
+                reporter.write_line(
+                    f"pytest-concur: results folder {self._state.settings.results_dir} cannot "
+                    f"be written ({problem}); rows will be kept in {fallback_folder()} instead",
+                    yellow=True,
+                    bold=True,
+                )
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if self._worker or session.config.option.collectonly:
+            return
+        if not any(_variant(item) is not None for item in session.items):
+            return  # no experiment will run: the results folder does not matter
+        problem = self._state.check_results_folder(create=True)
+        if problem is not None:
+            raise pytest.UsageError(
+                f"pytest-concur cannot save results in {self._state.settings.results_dir}: "
+                f"{problem}. Choose a folder that can be written with --concur-results DIR "
+                f"(or the ini key concur_results), or measure without saving with "
+                f"--concur-no-save."
+            )
+
+    def pytest_sessionfinish(self, exitstatus: int | pytest.ExitCode) -> None:
         if not self._worker:
-            self._state.save()
+            ended_early = (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR)
+            self._state.save(complete=exitstatus not in ended_early)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         state = self._state
         if self._worker:
             return
-        if state.settings.report and state.rows:
-            import pandas as pd
-
+        # the report reads the rows back from what was written, never a second copy
+        frame = state.report_frame() if state.settings.report else None
+        if frame is not None:
             from ._report import report_lines
 
             terminalreporter.section("pytest-concur report")
-            for line in report_lines(pd.DataFrame(state.rows)):
+            for line in report_lines(frame):
                 terminalreporter.write_line(line)
+        for notice in state.notices:
+            terminalreporter.write_line(f"pytest-concur: {notice}", yellow=True, bold=True)
         if state.written is not None:
             terminalreporter.write_line(
-                f"pytest-concur: {len(state.rows)} rows written to {state.written}"
+                f"pytest-concur: {state.rows_measured} rows written to {state.written}"
             )

@@ -8,12 +8,16 @@ import sys
 import threading
 import time
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from pytest_concur._measure import (
+    Meter,
     ProcessSample,
     TreeSnapshot,
+    _sample,
+    has_children,
     measure,
     snapshot,
     usage_between,
@@ -140,3 +144,182 @@ def test_live_child_appears_in_snapshot() -> None:
     finally:
         child.kill()
         child.wait()
+
+
+# ---------------------------------------------------------------- precise descendant CPU
+
+NS = 1_000_000_000
+
+
+def _precise(
+    pid: int, cpu_ns: int | None, user: int, system: int, *, reaped: tuple[int, int] = (0, 0)
+) -> ProcessSample:
+    return ProcessSample(
+        pid, 1, user, system, 0, 0, 0,
+        children_user_ticks=reaped[0], children_sys_ticks=reaped[1], cpu_ns=cpu_ns,
+    )  # fmt: skip
+
+
+def test_descendant_cpu_comes_from_its_clock_not_its_ticks() -> None:
+    # 12.345 ms of CPU that the tick counters saw as one tick of user time
+    after = _tree(descendants={(10, 5): _precise(10, 12_345_000, 1, 0)})
+    usage = usage_between(_tree(), after, 1.0, 0)
+    assert usage.cpu_s == pytest.approx(0.012345, abs=1e-12)
+    assert usage.cpu_sys_s == 0.0
+
+
+def test_precise_time_is_split_by_the_ticks_of_the_region() -> None:
+    before = _tree(descendants={(10, 5): _precise(10, 1 * NS, 100, 0)})
+    # during the region: 0.4 s, all of its ticks in system time
+    after = _tree(descendants={(10, 5): _precise(10, 14 * NS // 10, 100, 40)})
+    usage = usage_between(before, after, 1.0, 0)
+    assert usage.cpu_user_s == pytest.approx(0.0, abs=1e-12)
+    assert usage.cpu_sys_s == pytest.approx(0.4, abs=1e-12)
+
+
+def test_reaped_grandchildren_count_in_ticks_beside_the_clock() -> None:
+    before = _tree(descendants={(10, 5): _precise(10, NS, 100, 0, reaped=(7, 3))})
+    after = _tree(descendants={(10, 5): _precise(10, NS, 100, 0, reaped=(57, 13))})
+    usage = usage_between(before, after, 1.0, 0)
+    assert usage.cpu_user_s == pytest.approx(50 * TICK)
+    assert usage.cpu_sys_s == pytest.approx(10 * TICK)
+
+
+def test_unreadable_clock_falls_back_to_ticks() -> None:
+    before = _tree(descendants={(10, 5): _precise(10, None, 100, 0)})
+    after = _tree(descendants={(10, 5): _precise(10, 5 * NS, 130, 0)})
+    assert usage_between(before, after, 1.0, 0).cpu_s == pytest.approx(30 * TICK)
+
+
+def test_vanished_descendant_subtracts_its_precise_start() -> None:
+    before = _tree(descendants={(10, 5): _precise(10, 2 * NS, 150, 50)})
+    # reaped by us during the region: its whole life, 2.5 s, is in RUSAGE_CHILDREN
+    after = _tree(children_user=2.5)
+    assert usage_between(before, after, 1.0, 0).cpu_s == pytest.approx(0.5)
+
+
+@given(
+    start_ns=st.integers(0, 10**12),
+    during_ns=st.integers(0, 10**12),
+    ticks=st.tuples(st.integers(0, 10**5), st.integers(0, 10**5)),
+    during_ticks=st.tuples(st.integers(0, 10**5), st.integers(0, 10**5)),
+)
+def test_split_keeps_the_exact_total(
+    start_ns: int, during_ns: int, ticks: tuple[int, int], during_ticks: tuple[int, int]
+) -> None:
+    """user + system of a descendant is its clock's delta, whatever the tick ratio says."""
+    before = _tree(descendants={(10, 5): _precise(10, start_ns, *ticks)})
+    end_ticks = (ticks[0] + during_ticks[0], ticks[1] + during_ticks[1])
+    after = _tree(descendants={(10, 5): _precise(10, start_ns + during_ns, *end_ticks)})
+    usage = usage_between(before, after, 1.0, 0)
+    assert usage.cpu_user_s >= 0
+    assert usage.cpu_sys_s >= 0
+    assert usage.cpu_s == usage.cpu_user_s + usage.cpu_sys_s
+    assert usage.cpu_s == pytest.approx(during_ns / NS, rel=1e-9, abs=1e-9)
+
+
+_BURN = "import time\nend = time.process_time() + {s}\nwhile time.process_time() < end: pass"
+
+
+def _wait_until_zombie(pid: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            if handle.read().rsplit(b")", 1)[1].split()[0] == b"Z":
+                return
+        time.sleep(0.005)
+    raise AssertionError(f"{pid} did not end")
+
+
+def test_zombie_child_is_counted_once_with_its_final_cpu() -> None:
+    child: subprocess.Popen[bytes] | None = None
+
+    def body() -> None:
+        nonlocal child
+        child = subprocess.Popen([sys.executable, "-c", _BURN.format(s=0.15)])
+        _wait_until_zombie(child.pid)  # ended, not waited for: still listed, as a zombie
+
+    first = measure(body).usage
+    assert child is not None
+    assert first.cpu_s >= 0.14
+    assert first.descendants_seen >= 1
+    try:
+        # reaping moves its whole life into RUSAGE_CHILDREN: not counted a second time
+        second = measure(child.wait).usage
+        assert second.cpu_s < 0.1
+    finally:
+        child.wait()
+
+
+def test_grandchild_reaped_by_a_living_child_is_counted() -> None:
+    """A child that waits for its own child keeps living: the CPU is in its cutime."""
+    code = (
+        "import subprocess, sys, time\n"
+        f"subprocess.run([sys.executable, '-c', {_BURN.format(s=0.2)!r}], check=True)\n"
+        "print('done', flush=True)\n"
+        "time.sleep(30)\n"
+    )
+    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE) as child:
+        try:
+            assert child.stdout is not None
+            usage = measure(child.stdout.readline).usage
+        finally:
+            child.kill()
+    assert usage.cpu_s >= 0.19
+
+
+def test_a_process_gone_before_it_is_read_is_skipped() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    assert _sample(child.pid) is None
+
+
+def test_has_children_sees_a_live_child() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"])
+    try:
+        assert has_children()
+    finally:
+        child.kill()
+        child.wait()
+
+
+# ------------------------------------------------------------------------ peak RSS
+
+_MIB = 1 << 20
+
+
+def _touch(megabytes: int) -> None:
+    block = bytearray(megabytes * _MIB)
+    for offset in range(0, len(block), 4096):
+        block[offset] = 1
+
+
+def test_each_region_has_its_own_peak_rss() -> None:
+    with Meter() as meter:
+        big = meter.measure(lambda: _touch(96)).usage.max_rss_bytes
+        small = meter.measure(lambda: None).usage.max_rss_bytes
+    assert big - small >= 80 * _MIB
+
+
+def test_peak_rss_of_a_region_whose_thread_touched_the_memory() -> None:
+    def in_a_thread() -> None:
+        worker = threading.Thread(target=_touch, args=(96,))
+        worker.start()
+        worker.join()
+
+    with Meter() as meter:
+        big = meter.measure(in_a_thread).usage.max_rss_bytes
+        small = meter.measure(lambda: None).usage.max_rss_bytes
+    assert big - small >= 80 * _MIB
+
+
+def test_peak_rss_from_status_when_getrusage_cannot_be_trusted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ru_maxrss may hold an older mark clear_refs cannot reset (left by exec, or by
+    exited threads on some kernels); then VmHWM from /proc/self/status is read."""
+    monkeypatch.setattr(Meter, "_rss_bytes", lambda self: 0)  # the older mark looks high
+    with Meter() as meter:
+        big = meter.measure(lambda: _touch(96)).usage.max_rss_bytes
+        small = meter.measure(lambda: None).usage.max_rss_bytes
+    assert big - small >= 80 * _MIB

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import signal
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -14,11 +15,19 @@ class ModelOptions:
     """Settings a model may honour; each model documents which it uses."""
 
     start_method: str | None = None
+    #: address of an existing dask scheduler; None starts a local cluster per round
+    dask_scheduler: str | None = None
 
 
 @runtime_checkable
 class Pool(Protocol):
-    """A started model: runs tasks until closed."""
+    """A started model: runs tasks until closed.
+
+    Optional extras, looked up with ``getattr`` so older pools keep working:
+    ``abort()`` stops every worker without waiting for running tasks (used after a
+    timeout; without it ``close()`` is called), and ``executor_address`` (a string)
+    says where the work runs, e.g. a dask scheduler's address.
+    """
 
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
         """Run ``fn`` on every item, return the results in order."""
@@ -43,6 +52,50 @@ class Model(Protocol):
     def start(self, workers: int, options: ModelOptions) -> Pool:
         """Start ``workers`` workers, ready to take tasks when this returns."""
         ...
+
+
+class WorkerDiedError(RuntimeError):
+    """A worker process ended while it had work (killed, ``os._exit``, a crash)."""
+
+
+class RemoteTraceback(Exception):
+    """The traceback of an exception raised in another process, kept as text."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def describe_exit(pid: int | None, exitcode: int | None) -> str:
+    """``pid 12: killed by SIGKILL`` or ``pid 12: exit code 3``, from a Process exit code."""
+    who = f"pid {pid}" if pid is not None else "a worker"
+    if exitcode is None:
+        return f"{who}: still running"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        return f"{who}: killed by {name}"
+    return f"{who}: exit code {exitcode}"
+
+
+def abort_pool(pool: Pool) -> None:
+    """Stop ``pool`` without waiting on its running tasks, where it knows how."""
+    abort = getattr(pool, "abort", None)
+    if callable(abort):
+        abort()
+    else:
+        pool.close()
+
+
+def executor_address(pool: Pool) -> str | None:
+    """Where ``pool`` runs its tasks, if it says (dask: the scheduler's address)."""
+    address = getattr(pool, "executor_address", None)
+    return address if isinstance(address, str) else None
 
 
 def is_coroutine_function(fn: object) -> bool:

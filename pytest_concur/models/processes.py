@@ -6,10 +6,11 @@ import multiprocessing
 import multiprocessing.context
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from typing import Any
 
-from ._base import ModelOptions, call_blocking
+from ._base import ModelOptions, WorkerDiedError, call_blocking, describe_exit
 
 _START_TIMEOUT_S = 120.0
 _startup_barrier: Any = None
@@ -29,9 +30,20 @@ def default_start_method() -> str:
     return multiprocessing.get_start_method(allow_none=False)
 
 
+def worker_died(processes: Iterable[Any], cause: BaseException) -> WorkerDiedError:
+    """The error a round fails with when a pool lost a worker; names who died and how."""
+    processes = list(processes)
+    for process in processes:
+        process.join(1.0)  # the pool is stopping them all: wait a little to say how each ended
+    ended = [describe_exit(p.pid, p.exitcode) for p in processes if p.exitcode is not None]
+    detail = "; ".join(ended) if ended else "no exit status known"
+    return WorkerDiedError(f"worker process died: {detail} ({cause})")
+
+
 class _ProcessPool:
     def __init__(self, workers: int, start_method: str) -> None:
         context = multiprocessing.get_context(start_method)
+        self.start_method = start_method
         barrier = context.Barrier(workers)
         self._executor = ProcessPoolExecutor(
             max_workers=workers,
@@ -43,13 +55,25 @@ class _ProcessPool:
         ready = [self._executor.submit(_wait_for_siblings) for _ in range(workers)]
         for future in ready:
             future.result()
+        # kept to say which worker died and how (the executor keeps no public list)
+        self._processes = list(getattr(self._executor, "_processes", {}).values())
 
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
-        futures = [self._executor.submit(partial(call_blocking, fn), item) for item in items]
-        return [future.result() for future in futures]
+        try:
+            futures = [self._executor.submit(partial(call_blocking, fn), item) for item in items]
+            return [future.result() for future in futures]
+        except BrokenProcessPool as exc:
+            raise worker_died(self._processes, exc) from exc
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def abort(self) -> None:
+        """Kill the workers and return without waiting on their tasks (after a timeout)."""
+        for process in self._processes:
+            if process.exitcode is None:
+                process.kill()
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
 
 class ProcessesModel:

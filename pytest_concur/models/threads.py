@@ -28,6 +28,10 @@ class _ThreadPool:
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
+    def abort(self) -> None:
+        """Stop taking tasks; a thread stuck in a task cannot be stopped, only left behind."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
 
 class ThreadsModel:
     name = "threads"

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The tox matrix on the interpreters this machine has, in quick mode, then the report
+# across versions, checked; then the slow tests that need other interpreters, pointed at
+# the tox environments. About 4 to 6 minutes on 2 cores with a warm pip cache.
+#
+# CONCUR_TOX_SELECT narrows the experiments (pytest -k); the default keeps the CPU-bound
+# ones whose answer depends on the GIL, since all of them take too long for CI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+started=$SECONDS
+python=${PYTHON:-python}
+
+# Interpreters: tox looks for python3.12, python3.13t, ... on PATH. pyenv's shims only
+# answer for its global versions, so put every installed version's bin first, and the
+# free-threaded build (installed from ../shared/pythons/ when missing).
+bash .ci/install-free-threaded.sh
+prefix=""
+if command -v pyenv >/dev/null 2>&1; then
+    for dir in "$(pyenv root)"/versions/3.1[1-9]*/bin; do
+        if [ -d "$dir" ]; then prefix="$prefix$dir:"; fi
+    done
+fi
+for dir in /opt/cpython-3.1[3-9]t/bin; do
+    if [ -d "$dir" ]; then prefix="$prefix$dir:"; fi
+done
+export PATH="$prefix$PATH"
+
+if ! "$python" -m tox --version >/dev/null 2>&1; then
+    "$python" -m pip install --quiet "tox>=4.22"
+fi
+tox=("$python" -m tox)
+
+export CONCUR_TOX_RESULTS="${TMPDIR:-/tmp}/pytest-concur-tox-results"
+rm -rf "$CONCUR_TOX_RESULTS"
+select=${CONCUR_TOX_SELECT:-"test_cpu_bound_work_wants_processes or test_pi_keeps_a_core_busy"}
+
+echo "== tox: build every environment at once (nothing is measured yet)"
+"${tox[@]}" run-parallel --notest --parallel-no-spinner -e ALL
+echo "== tox: the experiments, one environment after another (sessions must not overlap)"
+"${tox[@]}" run -- -k "$select"
+echo "== tox -e report"
+report=$("${tox[@]}" run -qq -e report)
+echo "$report"
+
+echo "== check the cross-version results"
+CONCUR_REPORT="$report" "$python" - <<'PY'
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import pytest_concur as pc
+
+folder = os.environ["CONCUR_TOX_RESULTS"]
+report = os.environ["CONCUR_REPORT"]
+ran = sorted(p.parent.parent.name for p in Path(".tox").glob("py3*/bin/python"))
+with warnings.catch_warnings():
+    warnings.simplefilter("error")  # a skipped results file is a failure here
+    df = pc.load(folder)
+problems = []
+by_env = {env: rows for env, rows in df.groupby("tox_env", observed=True)}
+for env in ran:
+    rows = by_env.get(env)
+    if rows is None or rows.empty:
+        problems.append(f"{env}: no rows")
+        continue
+    free = env.endswith("t")
+    if set(rows["free_threaded"]) != {free}:
+        problems.append(f"{env}: free_threaded is {set(rows['free_threaded'])}, expected {free}")
+    if free and rows["gil_enabled"].any():
+        problems.append(f"{env}: the GIL was enabled in {int(rows['gil_enabled'].sum())} rounds")
+    if not free and not rows["gil_enabled"].all():
+        problems.append(f"{env}: a GIL build reported the GIL disabled")
+    for python in set(rows["python"]):
+        if python not in report:
+            problems.append(f"{env}: python {python} missing from the report")
+if df["run_id"].nunique() != len(ran):
+    problems.append(f"{df['run_id'].nunique()} sessions for {len(ran)} environments")
+if len(ran) < 2:
+    problems.append(f"only {ran} ran: nothing to compare")
+print(f"{len(df)} rows from {', '.join(ran)}; pythons: {sorted(set(df['python']))}")
+for problem in problems:
+    print("PROBLEM:", problem)
+sys.exit(1 if problems else 0)
+PY
+
+echo "== slow tests that need other interpreters (the tox environments)"
+other=""
+for env in py312 py313 py311; do
+    if [ -x ".tox/$env/bin/python" ]; then other="$PWD/.tox/$env/bin/python"; break; fi
+done
+free_threaded=""
+for env in py313t py314t; do
+    if [ -x ".tox/$env/bin/python" ]; then free_threaded="$PWD/.tox/$env/bin/python"; break; fi
+done
+CONCUR_OTHER_PYTHON=$other CONCUR_FT_PYTHON=$free_threaded \
+    "$python" -m pytest -p no:cacheprovider -m slow -q \
+    tests/test_xdist.py::test_worker_on_another_interpreter_keeps_its_own_environment \
+    tests/test_gil.py::test_free_threaded_gil_turned_on_is_named_and_recorded
+
+echo "== tox matrix done in $((SECONDS - started)) s"

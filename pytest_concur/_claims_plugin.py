@@ -1,0 +1,138 @@
+"""The hooks that carry claims to the end of the session, judge them, store and print verdicts.
+
+Registered by ``plugin.py``. Claims travel the way rows do: each experiment item's
+call-phase report carries its claim as plain values (``report.concur_claim``), so the
+xdist controller, which collects no items, learns every claim from the reports it
+receives. Verdicts are reached once, on the controller (or the only process), after
+the rounds are saved, over all rows of each experiment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ._claims import Verdict
+from ._rounds import Variant
+from ._session import ConcurSession
+from ._spec import SpecError, parse_spec
+from ._storage import VERDICTS_SCHEMA, write_rows
+from ._verdicts import ClaimSpec, evaluate_claims, refuted_claims, verdict_lines, verdict_rows
+
+
+def experiment_of(item: pytest.Item) -> str:
+    """The experiment an item belongs to: its node id without the parameter part."""
+    return item.nodeid.split("[", 1)[0]
+
+
+def claim_of(item: pytest.Item, state: ConcurSession) -> ClaimSpec | None:
+    """The claim an experiment item states, or None (not an experiment, or no claim)."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None or not isinstance(callspec.params.get("concur"), Variant):
+        return None
+    marker = item.get_closest_marker("concur")
+    if marker is None:
+        return None
+    try:
+        spec = parse_spec(marker.args, marker.kwargs, known_models=state.models)
+    except SpecError:
+        return None  # reported at collection already
+    if spec.claim is None and not spec.expect:
+        return None
+    return ClaimSpec(experiment_of(item), spec.claim, spec.expect)
+
+
+class ClaimHooks:
+    """Per-session claim state (on the plugin manager, never global)."""
+
+    def __init__(self, state: ConcurSession, *, worker: bool) -> None:
+        self._state = state
+        self._worker = worker
+        self._claims: dict[str, ClaimSpec] = {}
+        # the expectation objects themselves, when the item ran in this very process
+        self._local: dict[str, ClaimSpec] = {}
+        self.verdicts: list[Verdict] = []
+        self.written: Path | None = None
+        self._notices: list[str] = []
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        if call.when == "call":
+            claim = claim_of(item, self._state)
+            if claim is not None:
+                if not self._worker:
+                    self._local.setdefault(claim.experiment, claim)
+                report.concur_claim = claim.to_plain()  # type: ignore[attr-defined]
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self._worker or report.when != "call":
+            return
+        plain: dict[str, Any] | None = getattr(report, "concur_claim", None)
+        if plain is None:
+            return
+        experiment = str(plain["experiment"])
+        if experiment not in self._claims:
+            local = self._local.get(experiment)
+            self._claims[experiment] = local if local is not None else ClaimSpec.from_plain(plain)
+
+    @pytest.hookimpl(trylast=True)  # after the rounds are saved: verdicts read them back
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self._worker or not self._claims:
+            return
+        import pandas as pd
+
+        frame = self._state.report_frame()
+        rows = frame if frame is not None else pd.DataFrame()
+        self.verdicts = evaluate_claims(rows, self._claims.values())
+        self._save()
+        refuted = self._state.settings.strict and refuted_claims(self.verdicts)
+        if refuted and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _save(self) -> None:
+        written = self._state.written
+        if not self._state.settings.save or written is None or not self.verdicts:
+            return
+        path = written.with_name(f"{self._state.environment.run_id}.verdicts.parquet")
+        try:
+            self.written = write_rows(
+                verdict_rows(self.verdicts, self._state.environment),
+                path,
+                schema=VERDICTS_SCHEMA,
+                table="verdicts",
+            )
+        except OSError as exc:
+            self._notices.append(f"verdicts could not be written to {path}: {exc}")
+
+    @pytest.hookimpl(trylast=True)  # after the rounds report
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if self._worker or not self._claims:
+            return
+        settings = self._state.settings
+        if settings.report:
+            terminalreporter.section("pytest-concur claims")
+            for line in verdict_lines(self.verdicts):
+                terminalreporter.write_line(line)
+        for notice in self._notices:
+            terminalreporter.write_line(f"pytest-concur: {notice}", yellow=True, bold=True)
+        if self.written is not None:
+            terminalreporter.write_line(
+                f"pytest-concur: {len(self.verdicts)} verdicts written to {self.written}"
+            )
+        refuted = refuted_claims(self.verdicts)
+        if settings.strict and refuted:
+            terminalreporter.write_line(
+                f"pytest-concur: --concur-strict: {len(refuted)} claim(s) refuted, failing "
+                f"the session:",
+                red=True,
+                bold=True,
+            )
+            for claim in refuted:
+                terminalreporter.write_line(f"  REFUTED  {claim}", red=True)

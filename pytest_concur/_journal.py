@@ -1,0 +1,124 @@
+"""A worker's rows of the test item in progress, on disk until its report carries them.
+
+Under pytest-xdist, rows ride on a test item's call report to the controller. A worker
+that crashes (``os._exit``, a segfault, the OOM killer) or is interrupted in the middle
+of an item sends no report, and the rounds it measured for that item would be lost.
+So each worker also appends every row to its journal, one JSON line per round, and
+empties the journal once the report has the rows. At the end of the session the
+controller adopts whatever the journals still hold: rows that no report delivered.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, Final, final
+
+JOURNAL_KEY: Final = "concur_journal"
+
+
+@final
+class Journal:
+    """One worker's journal file (append-only lines; emptied when a report has the rows)."""
+
+    def __init__(self, folder: Path, worker: str) -> None:
+        self._path = folder / f"{worker}-{os.getpid()}.jsonl"
+        self._fd: int | None = None
+        self._broken = False
+
+    def write(self, row: Mapping[str, Any]) -> None:
+        """Append one row.
+
+        A journal that cannot be written is given up: the rows still go on reports, only
+        the insurance against a crash is lost.
+        """
+        if self._broken:
+            return
+        # NaN stays NaN: Python's json writes and reads it (both ends are this package)
+        line = json.dumps(dict(row)) + "\n"
+        try:
+            if self._fd is None:
+                self._path.parent.mkdir(parents=True, exist_ok=True)
+                self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            # one write per line: a crash can cut only the last line, which readers skip
+            os.write(self._fd, line.encode())
+        except OSError:
+            self._broken = True
+
+    def clear(self) -> None:
+        """The rows are on their way in a report: the journal no longer needs them."""
+        if self._fd is not None and not self._broken:
+            try:
+                os.ftruncate(self._fd, 0)
+            except OSError:
+                self._broken = True
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+@final
+class JournalFolder:
+    """The controller's folder of worker journals, made on first use, removed at the end."""
+
+    def __init__(self) -> None:
+        self._path: Path | None = None
+        #: journals that could not be read: their rows are lost, and the user is told
+        self.notices: list[str] = []
+
+    @property
+    def path(self) -> Path:
+        if self._path is None:
+            self._path = Path(tempfile.mkdtemp(prefix="pytest-concur-journal-"))
+        return self._path
+
+    def undelivered(self) -> Iterator[dict[str, Any]]:
+        """Rows that workers journaled but no report delivered; each journal then empties."""
+        if self._path is None:
+            return
+        for journal in sorted(self._path.glob("*.jsonl")):
+            try:
+                text = journal.read_text(encoding="utf-8", errors="replace")
+                journal.write_bytes(b"")
+            except OSError as exc:
+                self.notices.append(f"could not read the journal {journal}: {exc}")
+                continue
+            for line in text.splitlines():
+                try:
+                    row = json.loads(line)
+                except ValueError:
+                    continue  # the line a crash cut short
+                if isinstance(row, dict):
+                    yield row
+
+    def remove(self) -> None:
+        if self._path is not None:
+            shutil.rmtree(self._path, ignore_errors=True)
+            self._path = None
+
+
+def worker_journal(config: object) -> Journal | None:
+    """This xdist worker's journal, where the controller asked for one; None elsewhere."""
+    given = getattr(config, "workerinput", None)
+    folder = given.get(JOURNAL_KEY) if isinstance(given, dict) else None
+    if not isinstance(folder, str):
+        return None
+    assert isinstance(given, dict)
+    return Journal(Path(folder), str(given.get("workerid", "worker")))
+
+
+@final
+class JournalHooks:
+    """The xdist hook on the controller that tells each worker where to keep its journal."""
+
+    def __init__(self, folder: JournalFolder) -> None:
+        self._folder = folder
+
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput[JOURNAL_KEY] = str(self._folder.path)

@@ -1,0 +1,247 @@
+"""Claims judged at the end of a session: expectations evaluated over all rows, as lines and rows.
+
+Pure functions over a DataFrame of rounds and the claims that experiments stated; the
+plugin side (``_claims_plugin``) feeds them and writes what they return.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+from ._claims import (
+    STATUSES,
+    Status,
+    Unsendable,
+    Verdict,
+    combine,
+    decode,
+    describe,
+    encode,
+)
+from ._stats import ALPHA
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ._environment import Environment
+
+_LABEL: Final = {"confirmed": "CONFIRMED", "refuted": "REFUTED", "inconclusive": "INCONCLUSIVE"}
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimSpec:
+    """What one experiment claims: the text of the claim and its expectations."""
+
+    experiment: str
+    claim: str | None
+    expect: tuple[Any, ...]
+
+    @property
+    def title(self) -> str:
+        return self.claim or f"{self.experiment} (no claim text)"
+
+    def to_plain(self) -> dict[str, Any]:
+        """Plain values, to ride on a test report to the xdist controller."""
+        return {
+            "experiment": self.experiment,
+            "claim": self.claim,
+            "expect": [encode(item) for item in self.expect],
+            "described": [describe(item) for item in self.expect],
+        }
+
+    @classmethod
+    def from_plain(cls, plain: Mapping[str, Any]) -> ClaimSpec:
+        items: list[Any] = []
+        for encoded, text in zip(plain["expect"], plain["described"], strict=True):
+            try:
+                item = decode(encoded)
+                # an opaque object is named as the worker described it, not by its repr
+                items.append(Unsendable(text) if isinstance(item, Unsendable) else item)
+            except (ImportError, AttributeError, TypeError, ValueError) as exc:
+                items.append(_Undecodable(text, f"{type(exc).__name__}: {exc}"))
+        return cls(str(plain["experiment"]), plain.get("claim"), tuple(items))
+
+
+@dataclass(frozen=True, slots=True)
+class _Undecodable:
+    """An expectation the controller could not rebuild; its verdict says why."""
+
+    text: str
+    error: str
+
+    def describe(self) -> str:
+        return self.text
+
+    def evaluate(self, rows: pd.DataFrame) -> Verdict:
+        return _failed_verdict(self.text, f"could not be rebuilt on the controller: {self.error}")
+
+
+def _failed_verdict(text: str, reason: str) -> Verdict:
+    return Verdict(
+        expectation=text,
+        status="inconclusive",
+        reason=reason,
+        metric="",
+        subject="",
+        n_subject=0,
+        median_subject=math.nan,
+        ci_low=math.nan,
+        ci_high=math.nan,
+        ci_confidence=0.0,
+        alpha=ALPHA,
+    )
+
+
+def _interpreter_facts(rows: pd.DataFrame) -> tuple[str, bool | None, str]:
+    free = (
+        {bool(value) for value in rows["free_threaded"].dropna()}
+        if "free_threaded" in rows
+        else set()
+    )
+    gil = (
+        {bool(value) for value in rows["gil_enabled"].dropna()} if "gil_enabled" in rows else set()
+    )
+    python = ", ".join(sorted({str(value) for value in rows["python"]})) if "python" in rows else ""
+    gil_text = {frozenset({True}): "enabled", frozenset({False}): "disabled"}.get(
+        frozenset(gil), "mixed" if gil else "unknown"
+    )
+    return python, (free.pop() if len(free) == 1 else None), gil_text
+
+
+def evaluate_claims(rows: pd.DataFrame, claims: Iterable[ClaimSpec]) -> list[Verdict]:
+    """Every expectation of every claim, over all rows of its experiment, per interpreter.
+
+    Rows of different interpreters are never compared with each other: under xdist with
+    workers on several Pythons each interpreter gets verdicts of its own.
+    """
+    verdicts: list[Verdict] = []
+    for spec in claims:
+        mine = rows[rows["experiment"] == spec.experiment] if not rows.empty else rows
+        groups = (
+            [(str(python), part) for python, part in mine.groupby("python", observed=True)]
+            if not mine.empty
+            else []
+        )
+        if not groups:
+            groups = [("", mine)]
+        for _, part in groups:
+            python, free_threaded, gil = _interpreter_facts(part)
+            items = spec.expect or (None,)
+            for item in items:
+                if item is None:
+                    verdict = _failed_verdict(
+                        "", "the experiment states no expectations (expect=[...])"
+                    )
+                else:
+                    verdict = _evaluate_one(item, part)
+                verdicts.append(
+                    dataclasses.replace(
+                        verdict,
+                        experiment=spec.experiment,
+                        claim=spec.title,
+                        python=verdict.python or python,
+                        gil=verdict.gil if verdict.gil != "unknown" else gil,
+                        free_threaded=verdict.free_threaded
+                        if verdict.free_threaded is not None
+                        else free_threaded,
+                    )
+                )
+    return verdicts
+
+
+def _evaluate_one(item: Any, rows: pd.DataFrame) -> Verdict:
+    """One expectation's verdict; an expectation that breaks is inconclusive, and says why."""
+    try:
+        verdict = item.evaluate(rows)
+    except Exception as exc:  # a user's expectation that breaks: its error is its verdict
+        return _failed_verdict(
+            describe(item), f"could not be evaluated: {type(exc).__name__}: {exc}"
+        )
+    if not isinstance(verdict, Verdict) or verdict.status not in STATUSES:
+        return _failed_verdict(describe(item), f"evaluate() returned {verdict!r}, not a Verdict")
+    if callable(getattr(item, "describe", None)):
+        # an expectation built on another (a user's class) is named as it names itself
+        return dataclasses.replace(verdict, expectation=describe(item))
+    return verdict
+
+
+def claim_statuses(verdicts: Sequence[Verdict]) -> dict[tuple[str, str], Status]:
+    """Each (claim, python) as one status over all its expectations."""
+    grouped: dict[tuple[str, str], list[Status]] = {}
+    for verdict in verdicts:
+        grouped.setdefault((verdict.claim, verdict.python), []).append(verdict.status)
+    return {key: combine(statuses) for key, statuses in grouped.items()}
+
+
+def verdict_rows(verdicts: Sequence[Verdict], environment: Environment) -> list[dict[str, Any]]:
+    """Rows of the verdicts table (VERDICTS_SCHEMA)."""
+    statuses = claim_statuses(verdicts)
+    rows: list[dict[str, Any]] = []
+    for verdict in verdicts:
+        row = verdict.as_row()
+        row.update(
+            run_id=environment.run_id,
+            started_at=environment.started_at.isoformat(),
+            host=environment.host,
+            claim_status=statuses[(verdict.claim, verdict.python)],
+        )
+        rows.append(row)
+    return rows
+
+
+def _escape(text: str) -> str:
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def _interpreter(verdicts: Sequence[Verdict]) -> str:
+    first = verdicts[0]
+    build = "free-threaded build" if first.free_threaded else "GIL build"
+    gils = {verdict.gil for verdict in verdicts}
+    gil = gils.pop() if len(gils) == 1 else "mixed"
+    return f"python {first.python or '?'}, {build}, GIL {gil}"
+
+
+def verdict_lines(verdicts: Sequence[Verdict]) -> list[str]:
+    """The claims section of the terminal report: each claim, its status, its evidence."""
+    if not verdicts:
+        return ["no claims were stated (marker keywords claim= and expect=)"]
+    statuses = claim_statuses(verdicts)
+    out: list[str] = []
+    order: list[tuple[str, str]] = []
+    for verdict in verdicts:
+        key = (verdict.claim, verdict.python)
+        if key not in order:
+            order.append(key)
+    for key in order:
+        mine = [verdict for verdict in verdicts if (verdict.claim, verdict.python) == key]
+        status = statuses[key]
+        out.append(f"{_LABEL[status]:<12}  {_escape(key[0])}")
+        out.append(f"{'':<12}  ({_interpreter(mine)})")
+        for verdict in mine:
+            where = verdict.experiment.rsplit("::", 1)[-1]
+            out.append(f"  {verdict.status:<12}  {_escape(where)}: {_escape(verdict.expectation)}")
+            out.append(f"  {'':<12}    {_escape(verdict.reason)}")
+    counts = {status: 0 for status in STATUSES}
+    for status in statuses.values():
+        counts[status] += 1
+    alpha = verdicts[0].alpha
+    out.append(
+        f"{len(statuses)} claim(s): {counts['confirmed']} confirmed, {counts['refuted']} refuted, "
+        f"{counts['inconclusive']} inconclusive (one-sided rank and sign tests at alpha {alpha:g}; "
+        f"inconclusive = the spread does not separate the alternatives; docs/claims.md)"
+    )
+    return out
+
+
+def refuted_claims(verdicts: Sequence[Verdict]) -> list[str]:
+    """Texts of the claims that at least one expectation refuted (for --concur-strict)."""
+    statuses = claim_statuses(verdicts)
+    return [
+        f"{claim} (python {python})"
+        for (claim, python), status in statuses.items()
+        if status == "refuted"
+    ]
