@@ -306,8 +306,8 @@ def test_parts_already_merged_are_not_read_twice(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------- no pickle
 
 
-READERS = ["_storage.py", "_spill.py", "_session.py", "analysis.py", "cli.py", "_report.py",
-           "_summary.py"]  # fmt: skip
+READERS = ["_storage.py", "_spill.py", "_session.py", "_journal.py", "analysis.py", "cli.py",
+           "_report.py", "_summary.py"]  # fmt: skip
 UNSAFE = {"pickle", "cPickle", "dill", "cloudpickle", "joblib", "shelve", "marshal"}
 
 
