@@ -3,6 +3,7 @@ timelines, and what it left behind (nothing)."""
 
 from __future__ import annotations
 
+import importlib.util
 import multiprocessing
 from pathlib import Path
 
@@ -274,7 +275,8 @@ def test_start_methods_are_used_stored_and_their_cpu_counted(pytester: pytest.Py
 def test_dask_worker_death_fails_the_round_and_the_session_goes_on(
     pytester: pytest.Pytester,
 ) -> None:
-    pytest.importorskip("distributed")
+    if importlib.util.find_spec("distributed") is None:
+        pytest.skip("dask.distributed is not installed")
     pytester.makepyfile(
         test_dies="""
         import os, time
@@ -304,7 +306,10 @@ def test_dask_worker_death_fails_the_round_and_the_session_goes_on(
 
 @pytest.mark.slow
 def test_dask_on_an_existing_scheduler(pytester: pytest.Pytester, tmp_path: Path) -> None:
-    pytest.importorskip("distributed")
+    # find_spec, not importorskip: importing distributed here would change this process
+    # (it breaks later in-process pytester runs)
+    if importlib.util.find_spec("distributed") is None:
+        pytest.skip("dask.distributed is not installed")
     import json
     import subprocess
     import sys

@@ -44,7 +44,7 @@ def test_nap(concur):
 
 def test_marker_expands_into_readable_ids(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_exp=EXPERIMENT)
-    result = pytester.runpytest("--collect-only", "-q")
+    result = pytester.runpytest_subprocess("--collect-only", "-q")
     result.stdout.fnmatch_lines(
         [
             "test_exp.py::test_busy[serial-3]",
@@ -84,7 +84,7 @@ def test_rows_columns_and_types(pytester: pytest.Pytester) -> None:
     assert sorted(busy[busy["model"] == "serial"]["round"]) == [0, 1, 2]
     assert (rows["cpu_s"] - rows["cpu_user_s"] - rows["cpu_sys_s"]).abs().max() < 1e-9
     assert (rows["max_rss_bytes"] > 1_000_000).all()
-    assert rows["gil_enabled"].dtype == bool
+    assert pd.api.types.is_bool_dtype(rows["gil_enabled"])
     # the process pool's start-up is measured and stored, never hidden
     processes = rows[rows["model"] == "processes"]
     assert (processes["startup_s"] > 0).all()
@@ -179,7 +179,7 @@ def test_cpu_of_descendants_that_obvious_methods_miss(pytester: pytest.Pytester)
 
 def test_selection_options_deselect(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_exp=EXPERIMENT)
-    result = pytester.runpytest(
+    result = pytester.runpytest_subprocess(
         "--collect-only", "-q", "--concur-models", "serial,threads", "--concur-workers", "2"
     )
     result.stdout.fnmatch_lines(
@@ -190,9 +190,9 @@ def test_selection_options_deselect(pytester: pytest.Pytester) -> None:
             "3/9 tests collected (6 deselected)*",
         ]
     )
-    result = pytester.runpytest("--collect-only", "-q", "--concur-workload", "io")
+    result = pytester.runpytest_subprocess("--collect-only", "-q", "--concur-workload", "io")
     result.stdout.fnmatch_lines(["*2/9 tests collected (7 deselected)*"])
-    result = pytester.runpytest("--collect-only", "-q", "-m", "cpu", "-k", "processes")
+    result = pytester.runpytest_subprocess("--collect-only", "-q", "-m", "cpu", "-k", "processes")
     result.stdout.fnmatch_lines(["*2/9 tests collected (7 deselected)*"])
 
 
@@ -217,8 +217,14 @@ def test_rounds_precedence_cli_marker_ini(pytester: pytest.Pytester) -> None:
     assert counts.loc["test_rounds.py::test_ini"].tolist() == [4, 0]
     assert counts.loc["test_rounds.py::test_marker"].tolist() == [3, 1]
     pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "--concur-rounds", "1", "--concur-warmup", "0",
-        "--concur-results", "other",
+        "-p",
+        "no:cacheprovider",
+        "--concur-rounds",
+        "1",
+        "--concur-warmup",
+        "0",
+        "--concur-results",
+        "other",
     ).assert_outcomes(passed=2)
     other = read_results(pytester, "other")
     assert len(other) == 2
@@ -290,9 +296,11 @@ def test_bad_marker_is_a_clear_collection_error(
             pass
         """
     )
-    result = pytester.runpytest()
+    result = pytester.runpytest_subprocess()
     assert result.ret == pytest.ExitCode.INTERRUPTED
-    result.stdout.fnmatch_lines(["*ERROR collecting test_bad.py*", "test_bad.py::test_thing: " + message])
+    result.stdout.fnmatch_lines(
+        ["*ERROR collecting test_bad.py*", "test_bad.py::test_thing: " + message]
+    )
     assert "_spec.py" not in result.stdout.str()
     assert "During handling" not in result.stdout.str()
 
@@ -304,7 +312,7 @@ def test_fixture_without_marker_is_an_error(pytester: pytest.Pytester) -> None:
             pass
         """
     )
-    result = pytester.runpytest()
+    result = pytester.runpytest_subprocess()
     result.stdout.fnmatch_lines(["*the `concur` fixture needs the experiment marker*"])
     assert result.ret == pytest.ExitCode.INTERRUPTED
 
@@ -315,6 +323,6 @@ def test_bad_options_are_usage_errors(pytester: pytest.Pytester) -> None:
         (["--concur-workers", "2,x"], "*worker counts must be positive integers, got 'x'*"),
         (["--concur-models", "fibers"], "*--concur-models: unknown value 'fibers'*"),
     ]:
-        result = pytester.runpytest(*args)
+        result = pytester.runpytest_subprocess(*args)
         assert result.ret == pytest.ExitCode.USAGE_ERROR, args
         result.stderr.fnmatch_lines([message])
