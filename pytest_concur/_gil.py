@@ -103,11 +103,7 @@ class GilWatch:
         if now:
             loaded = self._modules()
             suspects = tuple(
-                sorted(
-                    name
-                    for name in loaded.keys() - self._known
-                    if is_extension(loaded[name])
-                )
+                sorted(name for name in loaded.keys() - self._known if is_extension(loaded[name]))
             )
         self._enabled = now
         self._known = self._loaded() if not now else frozenset()

@@ -108,9 +108,7 @@ def test_same_rows_as_without_xdist(pytester: pytest.Pytester) -> None:
     plain = read_results(pytester)
     for path in rounds_files(pytester):
         path.unlink()
-    pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2").assert_outcomes(
-        passed=ITEMS
-    )
+    pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2").assert_outcomes(passed=ITEMS)
     spread = read_results(pytester)
     key = ["test_id", "round", "warmup", "model", "workers", "params"]
 
