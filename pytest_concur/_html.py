@@ -402,7 +402,7 @@ def _versions(context: _Context) -> str:
                 )
             )
         title = str(experiment) + (f" [{params}]" if params else "")
-        per_group = max(64.0, 26.0 * len(legend))
+        per_group = max(84.0, 26.0 * len(legend))
         width = max(520.0, min(1120.0, 300 + per_group * len(bars_by_variant)))
         parts.append(f"<h3>{text(title)}</h3><figure>")
         parts.append(
@@ -708,12 +708,13 @@ def _timelines(context: _Context, rounds: pd.DataFrame) -> str:
         )
     parts = [
         "<h3>Timelines of one round per variant</h3>"
-        '<p class="sub">Top: one lane per worker, one bar per task from its start to its end '
-        "(hover for its CPU time). Bars that overlap in time on different lanes ran at the "
-        "same time, and in parallel only where the cores below were busy at once; bars "
-        "stacked inside one lane took turns on one worker: concurrency without parallelism. "
-        "Bottom: busy fraction of every CPU of the machine (all processes, not only this "
-        "test).</p>"
+        '<p class="sub">Top: one lane per worker, one bar per task from its start to its end; '
+        "a bar's shade is the share of that time the task spent on a CPU (solid: computing "
+        "all along, pale: waiting, or waiting for its turn). Bars that overlap in time on "
+        "different lanes ran at the same time, in parallel only where they are solid and the "
+        "cores below were busy at once; bars stacked inside one lane took turns on one "
+        "worker: concurrency without parallelism. Bottom: busy fraction of every CPU of the "
+        "machine (all processes, not only this test). Hover for the numbers.</p>"
     ]
     shown = 0
     # open the most parallel variant of each model (per Python); the rest start folded
@@ -822,15 +823,17 @@ def _task_lanes(
     for position, (lane, row) in enumerate(zip(lane_names, records(chosen), strict=True)):
         begin, finish = float(row[start]), float(row[end])
         number = row.get("task", position)
-        cpu = row.get("cpu_s", math.nan)
-        cpu_text = f", CPU {_seconds(float(cpu))}" if cpu is not None and _present(cpu) else ""
+        cpu: Any = row.get("cpu_s")
+        busy = float(cpu) / (finish - begin) if _present(cpu) and finish > begin else None
+        cpu_text = f", CPU {_seconds(float(cpu))}" if _present(cpu) else ""
+        cpu_text += f", {busy:.0%} of it on a CPU" if busy is not None else ""
         map_text = f"map {row['map_index']}, " if maps else ""
         colour = PALETTE[int(row["map_index"]) % len(PALETTE)] if maps else model_colour(model)
         tip = (
             f"{map_text}task {number} on {lane}: {seconds_label(round(begin, 6))} to "
             f"{seconds_label(round(finish, 6))} ({_seconds(finish - begin)}{cpu_text})"
         )
-        lanes.setdefault(lane, []).append(Span(begin, finish, colour, tip))
+        lanes.setdefault(lane, []).append(Span(begin, finish, colour, tip, busy))
     caption = f"{total} tasks on {len(lanes)} worker(s)"
     if total > MAX_TASKS:
         caption += f"; the chart shows the first {MAX_TASKS} to start"

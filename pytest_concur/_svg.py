@@ -369,6 +369,8 @@ class Span:
     end: float
     colour: str
     tip: str
+    #: share of the task's time spent on a CPU (0..1), drawn as the bar's opacity; None: full
+    busy: float | None = None
 
 
 def pack(spans: Sequence[Span], limit: int = 16) -> list[list[Span]]:
@@ -391,6 +393,13 @@ def pack(spans: Sequence[Span], limit: int = 16) -> list[list[Span]]:
         rows[free].append(item)
         ends[free] = max(ends[free], item.end)
     return rows
+
+
+def _opacity(busy: float | None) -> str:
+    """Bars of tasks that mostly waited are pale, tasks that computed all along solid."""
+    if busy is None or not math.isfinite(busy):
+        return "0.85"
+    return f"{0.2 + 0.75 * min(max(busy, 0.0), 1.0):.2f}"
 
 
 def gantt(
@@ -441,7 +450,8 @@ def gantt(
                 parts.append(
                     f'<rect class="task" x="{_num(x0)}" y="{_num(row_top + gap)}" '
                     f'width="{_num(max(x1 - x0, 0.8))}" height="{_num(bar_height)}" '
-                    f'rx="{1.5 if row_height > 6 else 0}" fill="{item.colour}" fill-opacity="0.85" '
+                    f'rx="{1.5 if row_height > 6 else 0}" fill="{item.colour}" '
+                    f'fill-opacity="{_opacity(item.busy)}" '
                     f'stroke="white" stroke-width="0.4"><title>{text(item.tip)}</title></rect>'
                 )
         parts.append("</g>")

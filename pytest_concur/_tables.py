@@ -21,9 +21,9 @@ def aligned(rows: Sequence[Sequence[str]], left: int = 1) -> list[str]:
 
 
 def _markdown_cell(text: str) -> str:
-    """Pipes, backslashes, HTML and line breaks must not change the table's shape."""
+    """Pipes, backslashes, HTML tags and line breaks must not change the table's shape."""
     text = text.replace("\\", "\\\\").replace("|", "\\|")
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = text.replace("&", "&amp;").replace("<", "&lt;")  # no tag can open without "<"
     return " ".join(text.splitlines()) or " "
 
 

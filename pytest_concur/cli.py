@@ -92,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--by",
         metavar="COLUMN",
-        help="group by this column (python, run_id, host, gil_enabled, ...) and compare its values",
+        help="group by this column (python, run_id, host, gil_enabled, ...) and compare its "
+        "values; default: python where the results hold several interpreters",
     )
     report.add_argument(
         "--format", choices=FORMATS, default="table", help="output format (default: table)"
@@ -215,11 +216,14 @@ def _report(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from .analysis import amdahl, compare, load_companion, load_verdicts, summarize
 
     frame = _load(parser, args.path, args.results)
-    by = [args.by] if args.by else []
+    column = args.by
+    if column is None and "python" in frame and frame["python"].nunique() > 1:
+        column = "python"  # rounds of different interpreters are never pooled unasked
+    by = [column] if column else []
     with _said_warnings():
         summary = _or_usage_error(parser, lambda: summarize(frame, by, baseline=args.baseline))
         fits = amdahl(frame, by, baseline=args.baseline)
-        compared = compare(frame, args.by) if args.by and frame[args.by].nunique() > 1 else None
+        compared = compare(frame, column) if column and frame[column].nunique() > 1 else None
         sources = _sources(args.path, args.results)
         verdicts = load_verdicts(_companions(sources, "verdicts"))
     if args.format == "csv":
@@ -294,7 +298,9 @@ def _summary_rows(group: pd.DataFrame, by: list[str]) -> tuple[list[tuple[str, .
     for _, line in group.iterrows():
         keys = tuple(_escape(str(line[name])) for name in by)
         name = f"{line['model']}"
-        label = _escape(name if name == "serial" else f"{name}-{line['workers']}")
+        label = " ".join(
+            [*keys, _escape(name if name == "serial" else f"{name}-{line['workers']}")]
+        )
         if line["rounds"] == 0:
             rows.append(
                 (
@@ -333,7 +339,7 @@ def _summary_rows(group: pd.DataFrame, by: list[str]) -> tuple[list[tuple[str, .
     return rows, notes
 
 
-def _environment_lines(frame: pd.DataFrame) -> list[str]:
+def _environment_lines(frame: pd.DataFrame, by: list[str]) -> list[str]:
     def values(column: str) -> str:
         if column not in frame:
             return "-"
@@ -341,12 +347,19 @@ def _environment_lines(frame: pd.DataFrame) -> list[str]:
         return ", ".join(sorted(found)) or "-"
 
     runs = frame["run_id"].nunique() if "run_id" in frame else 0
-    return [
+    lines = [
         f"{len(frame)} rounds from {runs} run(s): {values('run_id')}",
         f"python: {values('python')}; GIL enabled: {values('gil_enabled')}; "
         f"host: {values('host')}; usable CPUs: {values('usable_cpus')}",
-        "",
     ]
+    if by:
+        lines.append(f"grouped by {_escape(by[0])}")
+    hosts = frame["host"].nunique() if "host" in frame else 0
+    if hosts > 1 and "host" not in by:
+        lines.append(
+            f"rounds from {hosts} hosts are pooled per variant; --by host keeps them apart"
+        )
+    return [*lines, ""]
 
 
 def report_text(
@@ -362,10 +375,10 @@ def report_text(
     table = aligned if fmt == "table" else markdown
     heading = (lambda text: [text]) if fmt == "table" else (lambda text: [f"### {text}", ""])
     if fmt == "table":
-        out = _environment_lines(frame)
+        out = _environment_lines(frame, by)
     else:
         out = ["## pytest-concur report", ""]
-        out.extend(f"- {line}" if line else line for line in _environment_lines(frame))
+        out.extend(f"- {line}" if line else line for line in _environment_lines(frame, by))
     for (experiment, params), group in summary.groupby(
         ["experiment", "params"], sort=False, observed=True
     ):

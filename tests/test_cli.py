@@ -53,9 +53,11 @@ def test_report_prints_a_table_per_experiment(
     status, out, _ = run(capsys, "report", str(results))
     assert status == 0
     assert "40 rounds from 2 run(s)" in out
+    assert "grouped by python" in out  # two interpreters are never pooled unasked
     assert "test_exp.py::test_work  (workload: cpu)" in out
     assert "median CI" in out
-    assert "Amdahl fit processes over 1,2,4 workers: parallel fraction" in out
+    assert "Amdahl fit python=3.11.7, processes over 1,2,4 workers: parallel fraction 0.90" in out
+    assert "Amdahl fit python=3.13.5t, processes over 1,2,4 workers: parallel fraction 0.50" in out
     assert "claims and verdicts" in out
     assert "CONFIRMED     processes scale" in out
     assert "confirmed     speedup of processes-4 over serial >= 2x: ratio 3.1x" in out
@@ -81,10 +83,22 @@ def test_report_as_markdown_and_csv(results: Path, capsys: pytest.CaptureFixture
     assert "| :--- | :--- | ---: |" in out
     status, out, _ = run(capsys, "report", str(results), "--format", "csv")
     table = list(csv.DictReader(io.StringIO(out)))
-    assert len(table) == 4  # serial + processes at 1, 2, 4 (two runs pooled)
-    assert {"experiment", "model", "workers", "wall_median_s", "wall_ci_low_s", "speedup"} <= set(
-        table[0]
-    )
+    assert len(table) == 8  # serial + processes at 1, 2, 4, per interpreter
+    assert {"python", "experiment", "model", "workers", "wall_median_s", "wall_ci_low_s",
+            "speedup"} <= set(table[0])  # fmt: skip
+
+
+def test_report_says_when_hosts_are_pooled(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path / "r.parquet", rows(BASE, host="a") + rows(BASE, host="b"))
+    status, out, _ = run(capsys, "report", str(path))
+    assert status == 0
+    assert "rounds from 2 hosts are pooled per variant; --by host keeps them apart" in out
+    assert "grouped by" not in out
+    status, out, _ = run(capsys, "report", str(path), "--by", "host")
+    assert "grouped by host" in out
+    assert "pooled" not in out
 
 
 def test_report_by_run_id_against_a_named_baseline(
@@ -216,7 +230,7 @@ def test_python_dash_m_runs_the_same_command(results: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("experiment,params,model,workers")
+    assert done.stdout.startswith("python,experiment,params,model,workers")
     bad = subprocess.run(
         [sys.executable, "-m", "pytest_concur", "report", str(results / "nope")],
         capture_output=True,
