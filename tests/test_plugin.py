@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from helpers import read_results
 
 from pytest_concur._storage import ROUNDS_SCHEMA
-from helpers import read_results
 
 CONTRACT_COLUMNS = [
     "run_id", "started_at", "host", "python", "implementation", "free_threaded", "gil_enabled",
@@ -213,9 +213,10 @@ def test_rounds_precedence_cli_marker_ini(pytester: pytest.Pytester) -> None:
     )
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
     rows = read_results(pytester)
-    counts = rows.groupby("experiment", observed=True)["warmup"].agg(["size", "sum"])
-    assert counts.loc["test_rounds.py::test_ini"].tolist() == [4, 0]
-    assert counts.loc["test_rounds.py::test_marker"].tolist() == [3, 1]
+    grouped = rows.groupby("experiment", observed=True)["warmup"]
+    sizes, warmups = grouped.size(), grouped.sum()
+    assert (sizes["test_rounds.py::test_ini"], warmups["test_rounds.py::test_ini"]) == (4, 0)
+    assert (sizes["test_rounds.py::test_marker"], warmups["test_rounds.py::test_marker"]) == (3, 1)
     pytester.runpytest_subprocess(
         "-p",
         "no:cacheprovider",
