@@ -13,7 +13,8 @@ bench_accuracy.py subtracts from the full run's total.
 
 The module is loaded from its file alone (not through the package's ``__init__``, which
 imports pandas): start-up stays small beside the region, and on a free-threaded build no
-extension can switch the GIL back on. It is the same file the plugin imports.
+extension can switch the GIL back on. It is the same file the plugin imports (or the
+file named by CONCUR_MEASURE_FILE, to compare another version of it).
 
 WORK is the number of loop iterations per busy task (deterministic work, not a time);
 the sleep case sleeps SLEEP_S whatever WORK says.
@@ -38,10 +39,14 @@ from types import ModuleType
 
 
 def _load_measure() -> ModuleType:
-    package = importlib.util.find_spec("pytest_concur")
-    if package is None or not package.submodule_search_locations:
-        raise SystemExit("pytest_concur is not installed in this interpreter")
-    path = Path(next(iter(package.submodule_search_locations)), "_measure.py")
+    override = os.environ.get("CONCUR_MEASURE_FILE")  # another version, to compare
+    if override:
+        path = Path(override)
+    else:
+        package = importlib.util.find_spec("pytest_concur")
+        if package is None or not package.submodule_search_locations:
+            raise SystemExit("pytest_concur is not installed in this interpreter")
+        path = Path(next(iter(package.submodule_search_locations)), "_measure.py")
     spec = importlib.util.spec_from_file_location("_concur_measure", path)
     assert spec is not None
     assert spec.loader is not None

@@ -12,6 +12,10 @@ Resolution: a descendant's own CPU comes from its per-process CPU clock (nanosec
 zombies included); only what it has reaped from its own children comes in clock ticks
 from /proc/<pid>/stat, and user/system of a descendant are split in the ratio of its
 utime/stime ticks (the total stays exact).
+
+Cost (benchmarks/bench_overhead.py): a process without children is not walked at all
+(one waitid call says so), and a Meter keeps this process's /proc files open across a
+loop of rounds; accuracy against perf stat: benchmarks/bench_accuracy.py.
 """
 
 from __future__ import annotations
@@ -173,7 +177,8 @@ def _sample(pid: int) -> tuple[tuple[int, int], ProcessSample, list[str]] | None
         return None
     # the command name may hold spaces and parentheses: split after the last ')'
     fields = text[text.rfind(b")") + 2 :].split()
-    tids = _tasks(pid)
+    # most descendants are single-threaded: their only task is themselves, no listing
+    tids = [str(pid)] if fields[17] == b"1" else _tasks(pid)
     voluntary, involuntary, peak = _status_fields(pid, tids)
     sample = ProcessSample(
         pid=pid,
