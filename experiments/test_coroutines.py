@@ -19,7 +19,7 @@ CLAIM_8 = (
 )
 
 COUNT = 10_000
-NAP_S = 0.05
+NAP_S = 1.0  # about as long as starting 10,000 threads takes: most are alive at once
 COROUTINES = pc.variant(kind="coroutines")
 THREADS = pc.variant(kind="threads")
 
@@ -32,13 +32,15 @@ THREADS = pc.variant(kind="threads")
     expect=[
         pc.faster(COROUTINES, than=THREADS),
         pc.smaller(COROUTINES, than=THREADS, metric="max_rss_bytes"),
-        # "no problem": 10,000 coroutines that each wait 50 ms are all done within a second
-        pc.bounded(COROUTINES, metric="wall_s", at_most=1.0),
+        # "no problem": 10,000 coroutines add less than half a second to their 1 s wait
+        pc.bounded(COROUTINES, metric="wall_s", at_most=NAP_S + 0.5),
     ],
 )
-@pytest.mark.parametrize("kind", workloads.SWARM_KINDS)
+# coroutines first: memory that 10,000 thread stacks leave with the allocator would
+# otherwise raise the coroutines' peak (seen on 3.13t, whose allocator keeps it)
+@pytest.mark.parametrize("kind", ["coroutines", "threads"])
 def test_ten_thousand_coroutines(concur: pc.Concur, kind: str) -> None:
-    """10,000 threads, or 10,000 coroutines on one event loop, each waiting 50 ms."""
+    """10,000 threads, or 10,000 coroutines on one event loop, each waiting 1 s."""
     assert concur.map(partial(workloads.swarm, count=COUNT, nap_s=NAP_S), [kind]) == [COUNT]
 
 
@@ -51,7 +53,8 @@ def test_ten_thousand_coroutines(concur: pc.Concur, kind: str) -> None:
         # one event loop computes on one core, however many coroutines it holds
         pc.cores_used("asyncio-2", at_most=1.1),
         # one loop in each of two processes: both cores
-        pc.faster("asyncio-processes-2", than="asyncio-2", by=1.5),
+        pc.cores_used("asyncio-processes-2", at_least=1.2),
+        pc.faster("asyncio-processes-2", than="asyncio-2", by=1.3),
     ],
 )
 def test_coroutines_need_processes_for_cores(concur: pc.Concur) -> None:

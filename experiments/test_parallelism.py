@@ -21,7 +21,6 @@ CLAIM_2 = (
 )
 
 NAP_S = 0.02
-PLACES = 500  # pi to 500 places: about 0.1 s of pure-Python computing per task
 
 
 @pytest.mark.concur(
@@ -44,15 +43,21 @@ def test_waiting_overlaps_on_one_core(concur: pc.Concur) -> None:
     expect=[
         # one core: two processes take turns, and computing gets no faster than serial
         pc.not_faster(pc.variant("processes-2", cpus="one"), than="serial", by=1.2),
-        # several cores: the same two processes run at the same time
-        pc.speeds_up(pc.variant("processes-2", cpus="all"), at_least=1.5),
+        # several cores: the same two processes run at the same time (more than one
+        # core's worth of CPU per second of wall time is only possible in parallel)
+        pc.cores_used(pc.variant("processes-2", cpus="all"), at_least=1.2),
+        pc.speeds_up(pc.variant("processes-2", cpus="all"), at_least=1.3),
     ],
 )
 @pytest.mark.parametrize("cpus", ["one", "all"])
 def test_computing_needs_more_cores(concur: pc.Concur, cpus: str) -> None:
-    """Two pi computations by two processes, on one core or on every core."""
-    task = workloads.pinned(workloads.pi_digits) if cpus == "one" else workloads.pi_digits
-    assert all(workloads.is_pi(digits) for digits in concur.map(task, [PLACES] * 2))
+    """Pi to 1000 places, twice, by two processes (or serially), on one core or on all."""
+    chosen = workloads.one_cpu() if cpus == "one" else workloads.usable_cpus()
+    # the test's thread and the pool it starts share the chosen cores; `pinned` pins
+    # inside each worker as well (a forkserver started earlier would keep its old mask)
+    with workloads.on_cpus(chosen):
+        results = concur.map(workloads.pinned(workloads.pi_digits, chosen), [1000] * 2)
+    assert all(workloads.is_pi(digits) for digits in results)
 
 
 @pytest.mark.concur(
@@ -62,12 +67,13 @@ def test_computing_needs_more_cores(concur: pc.Concur, cpus: str) -> None:
     claim=CLAIM_2,
     expect=[
         # both run, yet never at the same time: at most one core's worth of CPU
-        pc.cores_used("processes-2", at_most=1.1),
+        pc.cores_used("processes-2", at_most=1.05),
         # they share the core by being switched, not one after the other
         pc.bounded("processes-2", metric="ctx_involuntary", at_least=4),
     ],
 )
 def test_processes_share_one_core_by_switching(concur: pc.Concur) -> None:
-    """Two processes, each computing pi, pinned to the same single core."""
-    results = concur.map(workloads.pinned(workloads.pi_digits), [PLACES] * 2)
+    """Two processes, each computing pi to 500 places, pinned to the same single core."""
+    with workloads.on_cpus(workloads.one_cpu()):
+        results = concur.map(workloads.pinned(workloads.pi_digits), [500] * 2)
     assert all(workloads.is_pi(digits) for digits in results)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -119,7 +120,7 @@ def evaluate_claims(rows: pd.DataFrame, claims: Iterable[ClaimSpec]) -> list[Ver
     workers on several Pythons each interpreter gets verdicts of its own.
     """
     verdicts: list[Verdict] = []
-    for spec in claims:
+    for spec in sorted(claims, key=lambda claim: claim.experiment):
         mine = rows[rows["experiment"] == spec.experiment] if not rows.empty else rows
         groups = (
             [(str(python), part) for python, part in mine.groupby("python", observed=True)]
@@ -205,17 +206,19 @@ def _interpreter(verdicts: Sequence[Verdict]) -> str:
     return f"python {first.python or '?'}, {build}, GIL {gil}"
 
 
+def _natural(key: tuple[str, str]) -> tuple[tuple[int, str], ...]:
+    parts = re.split(r"(\d+)", " ".join(key))
+    return tuple((int(part), "") if part.isdigit() else (0, part) for part in parts)
+
+
 def verdict_lines(verdicts: Sequence[Verdict]) -> list[str]:
     """The claims section of the terminal report: each claim, its status, its evidence."""
     if not verdicts:
         return ["no claims were stated (marker keywords claim= and expect=)"]
     statuses = claim_statuses(verdicts)
     out: list[str] = []
-    order: list[tuple[str, str]] = []
-    for verdict in verdicts:
-        key = (verdict.claim, verdict.python)
-        if key not in order:
-            order.append(key)
+    # claims in natural order ("2." before "10."), whatever order xdist finished them in
+    order = sorted({(verdict.claim, verdict.python) for verdict in verdicts}, key=_natural)
     for key in order:
         mine = [verdict for verdict in verdicts if (verdict.claim, verdict.python) == key]
         status = statuses[key]

@@ -118,14 +118,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             )
         return
     session = metafunc.config.stash[_SESSION]
+    problem: str | None = None
     try:
         spec = parse_spec(marker.args, marker.kwargs, known_models=session.models)
     except SpecError as exc:
         problem = str(exc)
-    else:
-        problem = None
     if problem is not None:  # failed outside the except block: no chained traceback
-        pytest.fail(f"{metafunc.definition.nodeid}: invalid concur marker: {problem}", pytrace=False)
+        pytest.fail(
+            f"{metafunc.definition.nodeid}: invalid concur marker: {problem}", pytrace=False
+        )
     if not wants_fixture:
         pytest.fail(
             f"{metafunc.definition.nodeid}: a concur experiment must take the `concur` fixture "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import pickle
+import sys
 import time
 import zlib
 from collections.abc import Iterator
@@ -244,6 +245,17 @@ def test_pinned_travels_to_worker_processes() -> None:
         assert pool.submit(task, None).result() == frozenset({min(os.sched_getaffinity(0))})
 
 
+def test_on_cpus_pins_the_caller_and_what_it_starts() -> None:
+    before = os.sched_getaffinity(0)
+    with workloads.on_cpus() as chosen:
+        assert os.sched_getaffinity(0) == chosen == workloads.one_cpu()
+        with ProcessPoolExecutor(1) as pool:  # started inside: inherits the mask
+            assert pool.submit(_affinity, None).result() == chosen
+    assert os.sched_getaffinity(0) == before
+    with pytest.raises(ValueError, match="at least one CPU"), workloads.on_cpus(set()):
+        pass
+
+
 def test_pinned_needs_a_cpu() -> None:
     with pytest.raises(ValueError, match="at least one CPU"):
         workloads.pinned(_affinity, set())
@@ -282,6 +294,12 @@ def test_swarm_runs_them_all_at_once(kind: str) -> None:
     assert workloads.swarm(kind, count=300, nap_s=0.05) == 300
     # all alive at once: one nap, not 300 (generous bound for a busy machine)
     assert time.perf_counter() - started < 0.05 * 300 / 4
+
+
+def test_swarm_of_threads_restores_the_switch_interval() -> None:
+    before = sys.getswitchinterval()
+    assert workloads.swarm("threads", count=20, nap_s=0.0) == 20
+    assert sys.getswitchinterval() == before
 
 
 def test_swarm_rejects_bad_arguments() -> None:

@@ -9,7 +9,8 @@ Every function here is defined at module level, so process-based models can pick
 * IO-bound, files: ``make_files`` and ``process_file`` (read from storage, not the cache).
 * Waiting: ``sleep``, ``async_sleep``, and ``swarm`` (10,000 threads or coroutines).
 * Switching: ``ping_pong`` between two threads, two processes or two coroutines.
-* Placement: ``pinned`` runs a function on chosen CPUs (``one_cpu()``) in any worker.
+* Placement: ``pinned`` runs a function on chosen CPUs (``one_cpu()``) in any worker;
+  ``on_cpus`` pins the caller, and what it starts, for a block.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 from ._files import FileSet, drop_from_cache, make_files, process_file
 from ._http import FetchError, LatencyServer, body_length, fetch, fetch_async, fetch_polling
 from ._pi import PI_50, PI_1000_SHA256, is_pi, pi_digits, pi_machin, sha256
-from ._pinning import Pinned, one_cpu, pinned, usable_cpus
+from ._pinning import Pinned, on_cpus, one_cpu, pinned, usable_cpus
 from ._switching import PAIRS, PingPongError, ping_pong
 from ._waiting import SWARM_KINDS, async_sleep, sleep, swarm
 
@@ -39,6 +40,7 @@ __all__ = [
     "fetch_polling",
     "is_pi",
     "make_files",
+    "on_cpus",
     "one_cpu",
     "pi_digits",
     "pi_machin",

@@ -5,12 +5,15 @@ starts later inherit the mask, but a pool or a forkserver started earlier keeps 
 one (measured: "pinned" forkserver workers still used two cores). ``Pinned`` therefore
 pins inside the worker, around each call, and restores the worker's mask afterwards, so
 it is right under every model and start method and leaves no trace on the caller.
+``on_cpus`` pins the calling thread for a block, so that what it starts (a pool) and the
+caller itself share the CPUs too.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -49,6 +52,26 @@ class Pinned(Generic[_T]):
             return self.fn(item)
         finally:
             os.sched_setaffinity(0, before)
+
+
+@contextmanager
+def on_cpus(cpus: frozenset[int] | set[int] | None = None) -> Iterator[frozenset[int]]:
+    """Pin the calling thread to ``cpus`` (default: one CPU) for the block, then restore it.
+
+    Threads and processes started inside the block inherit the mask: use it around the
+    first ``concur.map`` of a round, so that the pool, and the test's own thread waiting
+    for it, all share the CPUs. A forkserver started before keeps its old mask; combine
+    with :func:`pinned` to be sure.
+    """
+    chosen = frozenset(cpus) if cpus is not None else one_cpu()
+    if not chosen:
+        raise ValueError("cpus must name at least one CPU")
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, chosen)
+    try:
+        yield chosen
+    finally:
+        os.sched_setaffinity(0, before)
 
 
 def pinned(fn: Callable[[Any], _T], cpus: frozenset[int] | set[int] | None = None) -> Pinned[_T]:
