@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$SECONDS
-python=${PYTHON:-python}
+# resolved before PATH changes below, so it stays the caller's interpreter (the CI venv)
+python=${PYTHON:-$(command -v python)}
 
 # Interpreters: tox looks for python3.12, python3.13t, ... on PATH. pyenv's shims only
 # answer for its global versions, so put every installed version's bin first, and the
