@@ -109,9 +109,12 @@ def warnings_for(line: pd.Series) -> list[str]:
         )
     if line["wall_median_s"] < MIN_WALL_S:
         notes.append("rounds under 1 ms: timer and bookkeeping noise dominate")
-    if line["load_avg_1m"] > line["usable_cpus"]:
+    # the load average includes the experiment's own busy processes and threads: only
+    # load beyond the CPUs this variant itself kept busy says something else competed
+    own_load = line["cores_used"] if line["cores_used"] == line["cores_used"] else 0.0
+    if line["load_avg_1m"] > line["usable_cpus"] + own_load:
         notes.append(
-            f"machine was loaded (1-min load average {line['load_avg_1m']:.1f} "
-            f"on {int(line['usable_cpus'])} usable CPUs)"
+            f"machine was loaded (1-min load average {line['load_avg_1m']:.1f} on "
+            f"{int(line['usable_cpus'])} usable CPUs, {own_load:.1f} of it this experiment's)"
         )
     return notes

@@ -91,6 +91,9 @@ def test_warnings_for_untrustworthy_numbers() -> None:
     assert any("under 1 ms" in note for note in warnings_for(tiny))
     loaded = summarize_rounds(_rows({("serial", 1): [1.0] * 5}, load_avg_1m=5.0)).iloc[0]
     assert any("loaded" in note for note in warnings_for(loaded))
+    # one busy core of the experiment's own on two CPUs: load 2.5 is not someone else's
+    own = summarize_rounds(_rows({("serial", 1): [1.0] * 5}, load_avg_1m=2.5)).iloc[0]
+    assert not any("loaded" in note for note in warnings_for(own))
     steady = summarize_rounds(_rows({("serial", 1): [1.0] * 5})).iloc[0]
     assert warnings_for(steady) == []
 
