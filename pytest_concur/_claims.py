@@ -126,6 +126,27 @@ def variant(spec: str | None = None, /, **params: ParamValue) -> Select:
     return Select(model, workers, tuple(sorted(params.items())))
 
 
+def unknown_variant(
+    selectors: Iterable[Select], models: Sequence[str], workers: Sequence[int]
+) -> str | None:
+    """Why a selector can never match this experiment's variants, or None."""
+    runs = ", ".join(
+        model if model == "serial" else f"{model}-{count}"
+        for model in models
+        for count in ((1,) if model == "serial" else workers)
+    )
+    for selector in selectors:
+        if selector.model is not None and selector.model not in models:
+            return f"{selector} names model {selector.model!r}; this experiment runs {runs}"
+        if (
+            selector.workers is not None
+            and selector.model != "serial"
+            and selector.workers not in workers
+        ):
+            return f"{selector} names {selector.workers} workers; this experiment runs {runs}"
+    return None
+
+
 def _as_select(value: str | Select, role: str) -> Select:
     if isinstance(value, Select):
         return value
@@ -386,6 +407,10 @@ class Compare:
         factor = "" if self.by == 1.0 else f" by >= {self.by:g}x"
         return f"{self.subject} {'not ' if self.negate else ''}{word} {base}{factor}"
 
+    def problem_with(self, models: Sequence[str], workers: Sequence[int]) -> str | None:
+        """Why this can never be judged for an experiment of these models and workers."""
+        return unknown_variant((self.subject, self.baseline), models, workers)
+
     def evaluate(self, rows: pd.DataFrame) -> Verdict:
         text = self.describe()
         a = choose(rows, self.subject, self.metric)
@@ -466,6 +491,10 @@ class Similar:
     def describe(self) -> str:
         base = self.baseline.with_params_of(self.subject)
         return f"{self.subject} similar to {base} in {self.metric} (within {self.within:g}x)"
+
+    def problem_with(self, models: Sequence[str], workers: Sequence[int]) -> str | None:
+        """Why this can never be judged for an experiment of these models and workers."""
+        return unknown_variant((self.subject, self.baseline), models, workers)
 
     def evaluate(self, rows: pd.DataFrame) -> Verdict:
         text = self.describe()
@@ -548,6 +577,10 @@ class Bounded:
             parts.append(f"<= {self.at_most:g}")
         return f"{self.metric} of {self.subject} {' and '.join(parts)}"
 
+    def problem_with(self, models: Sequence[str], workers: Sequence[int]) -> str | None:
+        """Why this can never be judged for an experiment of these models and workers."""
+        return unknown_variant((self.subject,), models, workers)
+
     def evaluate(self, rows: pd.DataFrame) -> Verdict:
         text = self.describe()
         a = choose(rows, self.subject, self.metric)
@@ -619,6 +652,10 @@ class Speedup:
             parts.append(f"<= {self.at_most:g}x")
         base = self.baseline.with_params_of(self.subject)
         return f"speedup of {self.subject} over {base} {' and '.join(parts)}"
+
+    def problem_with(self, models: Sequence[str], workers: Sequence[int]) -> str | None:
+        """Why this can never be judged for an experiment of these models and workers."""
+        return unknown_variant((self.subject, self.baseline), models, workers)
 
     def evaluate(self, rows: pd.DataFrame) -> Verdict:
         parts: list[Verdict] = []

@@ -179,6 +179,11 @@ def parse_spec(
             raise SpecError(
                 f"expect items must be expectations such as pytest_concur.faster(...), got {item!r}"
             )
+        # an expectation naming a variant this experiment never runs is a typo, said now
+        check = getattr(item, "problem_with", None)
+        problem = check(models, workers) if callable(check) else None
+        if problem:
+            raise SpecError(f"expect: {problem}")
 
     return ExperimentSpec(
         workload=workload,

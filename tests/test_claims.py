@@ -482,3 +482,22 @@ def test_compare_describes_itself() -> None:
     assert Compare(Select("a", 1), Select("b", 1), "cpu_s", negate=True).describe() == (
         "a-1 not smaller in cpu_s than b-1"
     )
+
+
+def test_expectations_name_only_variants_the_experiment_runs() -> None:
+    models, workers = ("serial", "threads"), (2, 4)
+    assert pc.faster("threads-4", than="serial").problem_with(models, workers) is None
+    assert (
+        pc.speeds_up(pc.variant("threads", size=3), at_least=2).problem_with(models, workers)
+        is None
+    )
+    typo = pc.faster("proceses-2", than="threads-2").problem_with(models, workers)
+    assert typo == (
+        "proceses-2 names model 'proceses'; this experiment runs serial, threads-2, threads-4"
+    )
+    count = pc.cores_used("threads-8", at_most=1).problem_with(models, workers)
+    assert count is not None
+    assert "threads-8 names 8 workers" in count
+    baseline = pc.similar("threads-2", "processes-2").problem_with(models, workers)
+    assert baseline is not None
+    assert "'processes'" in baseline

@@ -256,3 +256,28 @@ def test_the_real_experiments_reach_verdicts_in_quick_mode(pytester: pytest.Pyte
     verdicts = _verdicts(pytester)
     assert set(verdicts["claim"].astype(str).str[:2]) == {"5.", "6."}
     assert set(verdicts["status"].astype(str)) <= {"confirmed", "refuted", "inconclusive"}
+
+
+def test_an_expectation_naming_a_missing_variant_is_a_collection_error(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_exp="""
+        import pytest
+        import pytest_concur as pc
+
+        @pytest.mark.concur(workload="cpu", models=["serial", "threads"], workers=[2],
+                            expect=[pc.faster("proceses-2", than="threads-2")])
+        def test_typo(concur):
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(
+        [
+            "*test_typo: invalid concur marker: expect: proceses-2 names model 'proceses'; "
+            "this experiment runs serial, threads-2*"
+        ]
+    )
+    assert "Traceback" not in result.stdout.str()

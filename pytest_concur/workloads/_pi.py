@@ -8,7 +8,8 @@ only one thread at a time can run it.
 ``pi_machin`` is Machin's formula (pi = 16 arctan 1/5 - 4 arctan 1/239) in big-integer
 arithmetic, about 1000 times faster. Its arctangent series is the "trigonometry" the
 notes mention. Being a different algorithm, it checks the spigot (``is_pi``); the unit
-tests check both against a published reference.
+tests check both against published values (the first 50 decimals, the six 9s from
+decimal place 762, the 1000th decimal) and the SHA-256 below.
 """
 
 from __future__ import annotations
