@@ -214,6 +214,19 @@ def _gil_state(rows: pd.DataFrame) -> str:
     return "mixed" if states else "unknown"
 
 
+def choose_pair(
+    rows: pd.DataFrame, subject: Select, baseline: Select, metric: str
+) -> tuple[_Chosen, _Chosen] | str:
+    """The subject's rounds and the baseline's (with the subject's parameters), or why not."""
+    a = choose(rows, subject, metric)
+    if isinstance(a, str):
+        return a
+    b = choose(rows, baseline.with_params_of(subject), metric)
+    if isinstance(b, str):
+        return b
+    return a, b
+
+
 def choose(rows: pd.DataFrame, selector: Select, metric: str) -> _Chosen | str:
     """The measured rounds ``selector`` picks from one experiment's rows, or why none.
 
@@ -413,20 +426,18 @@ class Compare:
 
     def evaluate(self, rows: pd.DataFrame) -> Verdict:
         text = self.describe()
-        a = choose(rows, self.subject, self.metric)
-        b = choose(rows, self.baseline.with_params_of(self.subject), self.metric)
-        if isinstance(a, str) or isinstance(b, str):
-            reason = a if isinstance(a, str) else b
-            assert isinstance(reason, str)
+        pair = choose_pair(rows, self.subject, self.baseline, self.metric)
+        if isinstance(pair, str):
             return _undecided(
                 text,
                 self.metric,
                 str(self.subject),
-                reason,
+                pair,
                 self.alpha,
                 baseline=str(self.baseline),
                 threshold=self.by,
             )
+        a, b = pair
         # "a x by < b": confirmed when significant, refuted when "a x by > b" is
         p_yes = p_less(scaled(a.values, self.by), b.values)
         p_no = p_less(b.values, scaled(a.values, self.by))
@@ -498,20 +509,18 @@ class Similar:
 
     def evaluate(self, rows: pd.DataFrame) -> Verdict:
         text = self.describe()
-        a = choose(rows, self.subject, self.metric)
-        b = choose(rows, self.baseline.with_params_of(self.subject), self.metric)
-        if isinstance(a, str) or isinstance(b, str):
-            reason = a if isinstance(a, str) else b
-            assert isinstance(reason, str)
+        pair = choose_pair(rows, self.subject, self.baseline, self.metric)
+        if isinstance(pair, str):
             return _undecided(
                 text,
                 self.metric,
                 str(self.subject),
-                reason,
+                pair,
                 self.alpha,
                 baseline=str(self.baseline),
                 threshold=self.within,
             )
+        a, b = pair
         w = self.within
         # equivalence: both "a < w b" and "b < w a" significant (two one-sided tests)
         p_yes = max(p_less(a.values, scaled(b.values, w)), p_less(b.values, scaled(a.values, w)))

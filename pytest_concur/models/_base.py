@@ -6,6 +6,7 @@ import asyncio
 import inspect
 import signal
 from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -109,3 +110,24 @@ def call_blocking(fn: Callable[[Any], Any], item: Any) -> Any:
     if is_coroutine_function(fn):
         return asyncio.run(fn(item))
     return fn(item)
+
+
+class ExecutorPool:
+    """A Pool over a ``concurrent.futures`` executor whose workers run in this process.
+
+    Subclasses create ``self._executor`` and start its workers; a task stuck in a worker
+    thread cannot be stopped, so ``abort`` only stops taking tasks and leaves it.
+    """
+
+    _executor: Executor
+
+    def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
+        futures = [self._executor.submit(call_blocking, fn, item) for item in items]
+        return [future.result() for future in futures]
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def abort(self) -> None:
+        """Stop taking tasks; a worker stuck in a task cannot be stopped, only left behind."""
+        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -16,10 +16,9 @@ import os
 import select
 import sys
 import time
-from collections.abc import Callable, Iterable
 from typing import Any
 
-from ._base import ModelOptions, call_blocking
+from ._base import ExecutorPool, ModelOptions
 
 _START_TIMEOUT_S = 120.0
 
@@ -35,7 +34,7 @@ def _arrive(ready: int, go: int) -> None:
     os.read(go, 1)
 
 
-class _InterpreterPool:
+class _InterpreterPool(ExecutorPool):
     def __init__(self, workers: int) -> None:
         executor_type: Any = getattr(concurrent.futures, "InterpreterPoolExecutor")  # noqa: B009 - 3.14+
         self._executor = executor_type(
@@ -71,17 +70,6 @@ class _InterpreterPool:
         finally:
             for fd in (ready_r, ready_w, go_r, go_w):
                 os.close(fd)
-
-    def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
-        futures = [self._executor.submit(call_blocking, fn, item) for item in items]
-        return [future.result() for future in futures]
-
-    def close(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
-
-    def abort(self) -> None:
-        """Stop taking tasks; an interpreter stuck in a task cannot be stopped, only left."""
-        self._executor.shutdown(wait=False, cancel_futures=True)
 
 
 class SubinterpretersModel:
