@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.context
+import signal
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -13,6 +15,7 @@ from typing import Any
 from ._base import ModelOptions, WorkerDiedError, call_blocking, describe_exit
 
 _START_TIMEOUT_S = 120.0
+_EXIT_STATUS_WAIT_S = 2.0
 _startup_barrier: Any = None
 
 
@@ -33,9 +36,15 @@ def default_start_method() -> str:
 def worker_died(processes: Iterable[Any], cause: BaseException) -> WorkerDiedError:
     """The error a round fails with when a pool lost a worker; names who died and how."""
     processes = list(processes)
-    for process in processes:
-        process.join(1.0)  # the pool is stopping them all: wait a little to say how each ended
-    ended = [describe_exit(p.pid, p.exitcode) for p in processes if p.exitcode is not None]
+    # The pool's own thread reaps its workers too; while it holds a status our poll reads
+    # None, so ask again until every worker has an exit code or the deadline passes.
+    deadline = time.monotonic() + _EXIT_STATUS_WAIT_S
+    while any(p.exitcode is None for p in processes) and time.monotonic() < deadline:
+        for process in processes:
+            process.join(0.05)
+    # the pool terminates the survivors: the worker that ended some other way comes first
+    ordered = sorted(processes, key=lambda p: p.exitcode == -signal.SIGTERM)
+    ended = [describe_exit(p.pid, p.exitcode) for p in ordered if p.exitcode is not None]
     detail = "; ".join(ended) if ended else "no exit status known"
     return WorkerDiedError(f"worker process died: {detail} ({cause})")
 
