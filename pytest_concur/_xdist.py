@@ -17,6 +17,9 @@ the session's one file; nothing here moves rows. What this module adds:
   nothing of a round outlives its lock.
 - Workers on other hosts open the same path on their own host, so the lock keeps
   apart the workers that share a machine, which are the ones that disturb each other.
+  Where that path cannot be made (another temporary folder layout, or a user without
+  rights to it), a worker uses the same folder name under its own host's temporary
+  folder, which every such worker of the session on that host agrees on.
 - A local worker on another interpreter (``--tx popen//python=...``) keeps its own
   ``sys.path``: pytest-xdist would give it the controller's, whose standard library and
   site-packages belong to another Python, and it could not even load its plugins
@@ -64,6 +67,11 @@ def session_identity(config: object) -> tuple[str | None, datetime | None]:
     )
 
 
+def _open_lock_file(path: Path) -> int:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+
 @final
 class MeasureLock:
     """An exclusive ``flock`` on one file, shared by the workers of a session on a host."""
@@ -74,13 +82,22 @@ class MeasureLock:
 
     @property
     def path(self) -> Path:
+        """The lock file: the controller's path, or this host's fallback once opened."""
         return self._path
 
     def _open(self) -> int:
         if self._fd is None:
-            # a remote worker gets the controller's path: make it on this host too
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                # a remote worker gets the controller's path: make it on this host too
+                self._fd = _open_lock_file(self._path)
+            except OSError:
+                # e.g. the controller's $TMPDIR does not exist on this host and cannot be
+                # made: failing here would fail every round of this worker
+                fallback = Path(tempfile.gettempdir(), self._path.parent.name, self._path.name)
+                if fallback == self._path:
+                    raise
+                self._fd = _open_lock_file(fallback)
+                self._path = fallback
         return self._fd
 
     @contextmanager

@@ -6,12 +6,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-from helpers import read_results
+from helpers import overlaps, read_results, windows
 
 from pytest_concur._xdist import (
     LOCK_KEY,
@@ -50,20 +51,6 @@ def rounds_files(pytester: pytest.Pytester) -> list[Path]:
     """Files of the rounds table (companion tables are ``<run_id>.<kind>.parquet``)."""
     return [path for path in Path(pytester.path, "results").glob("*.parquet")
             if path.name.count(".") == 1]  # fmt: skip
-
-
-def windows(rows: pd.DataFrame) -> pd.DataFrame:
-    """Each round's timed window as [start, end) in seconds since the epoch, by start."""
-    start = rows["round_started_at"].map(pd.Timestamp.timestamp)
-    frame = pd.DataFrame(
-        {"worker": rows["xdist_worker"].astype(str), "start": start, "end": start + rows["wall_s"]}
-    )
-    return frame.sort_values("start", ignore_index=True)
-
-
-def overlaps(frame: pd.DataFrame) -> int:
-    """How many rounds start before the round before them has ended."""
-    return int((frame["start"].iloc[1:].to_numpy() < frame["end"].iloc[:-1].to_numpy()).sum())
 
 
 LOCK_FOLDER_SEEN = """
@@ -215,6 +202,36 @@ def test_measure_lock_makes_the_next_worker_wait(tmp_path: Path) -> None:
             with lock.hold() as again:
                 pass
             assert again < 0.5  # nobody holds it now
+        finally:
+            lock.close()
+
+
+def test_lock_path_this_host_cannot_make_falls_back_to_its_temp_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a remote host where the controller's lock folder cannot be made: here its parent
+    # is a regular file, as a path from another machine's temp layout may be anything
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    given = blocker / "pytest-concur-run-1-abc" / "measure.lock"
+    host_tmp = tmp_path / "host-tmp"
+    host_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(host_tmp))
+    fallback = host_tmp / "pytest-concur-run-1-abc" / "measure.lock"
+    # another worker of the session on this host, with the same temp folder
+    env = {**os.environ, "TMPDIR": str(host_tmp)}
+    with subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(given)], stdout=subprocess.PIPE, text=True, env=env
+    ) as holder:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        assert fallback.exists()  # the holder fell back as well
+        lock = MeasureLock(given)
+        try:
+            with lock.hold() as waited:
+                assert lock.path == fallback
+            # both workers met at the fallback: this one waited for the holder's second
+            assert waited > 0.3
         finally:
             lock.close()
 
