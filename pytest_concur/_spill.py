@@ -1,6 +1,6 @@
 """Rows on their way to disk: a few in memory, the rest in part files merged at the end.
 
-A session's rows go to ``<results>/.<run_id>.parts/<table>-NNNNNN.parquet`` a few
+A session's rows go to ``<results>/.<run_id>.parts/<table>-NNNNNN.arrow`` a few
 thousand at a time, and between test items once some have waited a few seconds; each
 part is written atomically. The session holds ``owner.lock`` in that folder while it
 lives. At the end the parts are streamed into ``<results>/<run_id>.parquet`` (one
@@ -27,21 +27,24 @@ from pathlib import Path
 from typing import Any, Final, final
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ._storage import (
     OWNER_LOCK,
+    PART_SUFFIX,
     PARTS_SUFFIX,
     ROUNDS_SCHEMA,
     claim_lock,
     final_path,
     mark_incomplete,
+    part_files,
     parts_folder,
     parts_run_id,
+    read_file,
+    read_schema,
     rows_to_table,
     table_kind,
     tagged_schema,
-    write_rows,
+    write_part,
     write_tables,
 )
 
@@ -164,9 +167,9 @@ class Spill:
                     continue
                 return  # nowhere to spill: the rows wait in memory for the final write
             self._part_number += 1
-            path = folder / f"{table}-{self._part_number:06d}.parquet"
+            path = folder / f"{table}-{self._part_number:06d}{PART_SUFFIX}"
             try:
-                write_rows(buffer, path, schema=self._schemas[table], table=table, durable=False)
+                write_part(rows_to_table(buffer, schema=self._schemas[table], table=table), path)
             except _WRITE_ERRORS as exc:
                 if self._fall_back(exc):
                     continue
@@ -289,7 +292,7 @@ class Spill:
         """The table's parts in order, then its rows in memory, one at a time."""
         for part in self._parts.get(table, []):
             try:
-                data = pq.read_table(part)
+                data = read_file(part)
             except (OSError, pa.ArrowException) as exc:
                 # written and renamed by this session: only a hand from outside does this
                 self.notices.append(f"part {part} could not be read back, its rows are lost: {exc}")
@@ -363,7 +366,7 @@ def _recover_one(folder: Path, parts: Path) -> list[str]:
     run_id = parts_run_id(parts)
     by_kind: dict[str, list[Path]] = {}
     notices: list[str] = []
-    for path in sorted(parts.glob("*.parquet")):
+    for path in part_files(parts):
         try:
             kind, _ = table_kind(path)
         except (OSError, pa.ArrowException, ValueError) as exc:
@@ -378,11 +381,10 @@ def _recover_one(folder: Path, parts: Path) -> list[str]:
         if target.exists():
             continue  # its session merged it before it died
         try:
-            schema = pq.read_schema(files[0])
-            write_tables(
-                (mark_incomplete(pq.read_table(path)) for path in files), target, schema=schema
-            )
-            rows = sum(pq.read_metadata(path).num_rows for path in files)
+            schema = read_schema(files[0])
+            counted: list[int] = []
+            write_tables(_incomplete_parts(files, counted), target, schema=schema)
+            rows = sum(counted)
         except (OSError, pa.ArrowException, ValueError) as exc:
             notices.append(f"could not recover {parts} into {target}: {exc}")
             return notices  # keep the parts: nothing is lost by trying again later
@@ -392,3 +394,11 @@ def _recover_one(folder: Path, parts: Path) -> list[str]:
     with contextlib.suppress(FileNotFoundError):  # another recoverer removed it first
         shutil.rmtree(parts)
     return notices
+
+
+def _incomplete_parts(files: list[Path], counted: list[int]) -> Iterator[pa.Table]:
+    """The parts' tables, marked incomplete, one at a time; their row counts go to ``counted``."""
+    for path in files:
+        data = read_file(path)
+        counted.append(data.num_rows)
+        yield mark_incomplete(data)

@@ -243,7 +243,7 @@ def refuse(write):
         return write(*args, **kwargs)
     return guarded
 
-spill.write_rows = refuse(spill.write_rows)
+spill.write_part = refuse(spill.write_part)
 spill.write_tables = refuse(spill.write_tables)
 """
 

@@ -30,8 +30,10 @@ from pytest_concur._storage import (
     final_path,
     owner_alive,
     parts_folder,
+    read_file,
     write_rows,
 )
+from pytest_concur._storage import part_files as stored_parts
 
 RUN = "20260101T000000-feedf00d"
 SPILL = "pytest_concur._spill."  # where the writers are looked up, for monkeypatching
@@ -54,7 +56,8 @@ def stored_rounds(path: Path) -> list[int]:
 
 
 def part_files(folder: Path) -> list[Path]:
-    return sorted(parts_folder(folder, RUN).glob("*.parquet"))
+    parts = parts_folder(folder, RUN)
+    return stored_parts(parts) if parts.exists() else []
 
 
 # ---------------------------------------------------------------------------- spilling
@@ -64,7 +67,7 @@ def test_rows_spill_to_parts_and_merge_in_order(tmp_path: Path) -> None:
     spill = Spill(tmp_path, RUN, flush_rows=4)
     for start in range(0, 10, 2):
         spill.add(rows(start, 2))
-    assert [len(pq.read_table(p)) for p in part_files(tmp_path)] == [4, 4]
+    assert [len(read_file(p)) for p in part_files(tmp_path)] == [4, 4]
     assert owner_alive(parts_folder(tmp_path, RUN))  # held while the session lives
     assert spill.finish(complete=True) == {"rounds": final_path(tmp_path, RUN)}
     assert stored_rounds(final_path(tmp_path, RUN)) == list(range(10))
@@ -80,7 +83,7 @@ def test_rows_that_waited_are_spilled_between_items(tmp_path: Path) -> None:
     assert part_files(tmp_path) == []  # not yet: it has waited no time
     clock.now = 5.0
     spill.checkpoint()
-    assert [len(pq.read_table(p)) for p in part_files(tmp_path)] == [3]
+    assert [len(read_file(p)) for p in part_files(tmp_path)] == [3]
     spill.add(rows(3, 1))
     clock.now = 9.0
     spill.checkpoint()
@@ -125,17 +128,17 @@ def test_companion_tables_spill_and_merge_beside_the_rounds(tmp_path: Path) -> N
 def test_an_interrupt_while_a_part_lands_neither_loses_nor_doubles_rows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = storage.write_rows
+    real = storage.write_part
 
     def lands_then_interrupted(*args: Any, **kwargs: Any) -> Path:
         real(*args, **kwargs)
         raise KeyboardInterrupt
 
     spill = Spill(tmp_path, RUN, flush_rows=2)
-    monkeypatch.setattr(SPILL + "write_rows", lands_then_interrupted)
+    monkeypatch.setattr(SPILL + "write_part", lands_then_interrupted)
     with pytest.raises(KeyboardInterrupt):
         spill.add(rows(0, 2))
-    monkeypatch.setattr(SPILL + "write_rows", real)
+    monkeypatch.setattr(SPILL + "write_part", real)
     spill.add(rows(2, 1))
     spill.finish(complete=False)
     assert stored_rounds(final_path(tmp_path, RUN)) == [0, 1, 2]
@@ -178,7 +181,7 @@ def test_a_disk_that_fills_mid_session_keeps_every_row(
 ) -> None:
     home, fallback = tmp_path / "results", tmp_path / "fallback"
     monkeypatch.setattr(
-        "pytest_concur._spill.write_rows", refuse_under(home, storage.write_rows, 1)
+        "pytest_concur._spill.write_part", refuse_under(home, storage.write_part, 1)
     )
     monkeypatch.setattr(
         "pytest_concur._spill.write_tables", refuse_under(home, storage.write_tables)
@@ -260,6 +263,18 @@ def test_recovery_merges_orphans_once(tmp_path: Path) -> None:
     assert flags == [False] * 4
     assert recover(tmp_path) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{RUN}.parquet"]
+
+
+def test_recovery_reads_parquet_parts_of_older_versions(tmp_path: Path) -> None:
+    """Sessions before 0.2 spilled Parquet parts; an orphan of theirs is still merged."""
+    orphan(tmp_path, 4)
+    for part in part_files(tmp_path):
+        pq.write_table(read_file(part), part.with_suffix(".parquet"))
+        part.unlink()
+    assert [p.suffix for p in part_files(tmp_path)] == [".parquet", ".parquet"]
+    [notice] = recover(tmp_path)
+    assert "recovered 4 measured rounds" in notice
+    assert stored_rounds(final_path(tmp_path, RUN)) == [0, 1, 2, 3]
 
 
 def test_recovery_does_not_double_a_run_that_was_merged(tmp_path: Path) -> None:

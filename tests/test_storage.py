@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pytest_concur
+from pytest_concur import _storage
 from pytest_concur._rounds import describe_params
 from pytest_concur._storage import (
     OWNER_LOCK,
@@ -29,6 +30,7 @@ from pytest_concur._storage import (
     final_path,
     parts_folder,
     read_tables,
+    rows_to_table,
     storable_text,
     tagged_schema,
     write_rows,
@@ -91,6 +93,40 @@ def quiet_read(paths: Any) -> tuple[list[pa.Table], list[str]]:
 
 
 # ---------------------------------------------------------------------------- writing
+
+
+_TIMES = st.one_of(
+    st.none(),
+    st.datetimes(timezones=st.just(UTC)).map(lambda t: t.isoformat()),
+    st.datetimes(timezones=st.just(UTC)),
+    st.datetimes().map(lambda t: t.isoformat()),  # naive: Arrow refuses, Python takes as UTC
+)
+_ROW_VALUES = st.fixed_dictionaries(
+    {},
+    optional={
+        "test_id": st.one_of(st.none(), st.text()),
+        "started_at": _TIMES,
+        "round_started_at": _TIMES,
+        "wall_s": st.one_of(st.none(), st.floats(allow_nan=False), st.integers(-10, 10)),
+        "workers": st.one_of(st.none(), st.integers(0, 64)),
+        "warmup": st.one_of(st.none(), st.booleans()),
+        "not_a_column": st.text(),
+    },
+)
+
+
+@given(st.lists(_ROW_VALUES, max_size=5))
+def test_the_fast_conversion_agrees_with_the_careful_one(rows: list[dict[str, Any]]) -> None:
+    """Arrow's own conversion is tried first; whatever it accepts, it stores as the
+    column-by-column path would, and what it refuses goes down that path."""
+    schema = tagged_schema(ROUNDS_SCHEMA, "rounds")
+    careful = _storage._converted_by_column(rows, schema)
+    assert rows_to_table(rows).equals(careful)
+    try:
+        fast = _storage._converted_by_arrow(rows, schema)
+    except (pa.ArrowException, TypeError, ValueError):
+        return
+    assert fast.equals(careful)
 
 
 def test_write_is_atomic_and_leaves_no_temp_files(tmp_path: Path) -> None:
