@@ -13,6 +13,22 @@ VARIANT_KEYS: Final = ["experiment", "params", "model", "workers"]
 WIDE_SPREAD: Final = 0.20
 MIN_ROUNDS: Final = 3
 MIN_WALL_S: Final = 1e-3
+#: The numeric columns of a summary line, in their order (NaN where a variant has none).
+FLOAT_COLUMNS: Final = (
+    "wall_median_s",
+    "wall_q25_s",
+    "wall_q75_s",
+    "wall_rel_spread",
+    "cpu_median_s",
+    "cores_used",
+    "utilization",
+    "startup_median_s",
+    "max_rss_bytes",
+    "load_avg_1m",
+    "usable_cpus",
+    "speedup",
+    "efficiency",
+)
 
 
 def measured_rounds(rows: pd.DataFrame) -> pd.DataFrame:
@@ -26,26 +42,7 @@ def summarize_rounds(rows: pd.DataFrame) -> pd.DataFrame:
     Speedup compares medians of wall time with the serial variant of the same
     experiment and parameters; it is NaN where no serial variant ran.
     """
-    columns = [
-        *VARIANT_KEYS,
-        "workload",
-        "rounds",
-        "failed",
-        "wall_median_s",
-        "wall_q25_s",
-        "wall_q75_s",
-        "wall_rel_spread",
-        "cpu_median_s",
-        "cores_used",
-        "utilization",
-        "startup_median_s",
-        "max_rss_bytes",
-        "load_avg_1m",
-        "usable_cpus",
-        "speedup",
-        "efficiency",
-        "error",
-    ]
+    columns = [*VARIANT_KEYS, "workload", "rounds", "failed", *FLOAT_COLUMNS, "error"]
     if rows.empty:
         return pd.DataFrame(columns=columns)
     keyed = rows.assign(params=rows["params"].fillna(""))

@@ -29,7 +29,7 @@ from ._storage import (
     expand_paths,
     read_tables,
 )
-from ._summary import VARIANT_KEYS, measured_rounds, summarize_rounds
+from ._summary import FLOAT_COLUMNS, VARIANT_KEYS, measured_rounds, summarize_rounds
 from ._warnings import ConcurWarning
 
 PathsLike = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
@@ -349,24 +349,8 @@ def _with_ci(table: pd.DataFrame, rows: pd.DataFrame, confidence: float) -> pd.D
 
 
 _SUMMARY_INTS: Final = ("workers", "rounds", "failed")
-_SUMMARY_FLOATS: Final = (
-    "wall_median_s",
-    "wall_q25_s",
-    "wall_q75_s",
-    "wall_ci_low_s",
-    "wall_ci_high_s",
-    "wall_ci_level",
-    "wall_rel_spread",
-    "cpu_median_s",
-    "cores_used",
-    "utilization",
-    "startup_median_s",
-    "max_rss_bytes",
-    "load_avg_1m",
-    "usable_cpus",
-    "speedup",
-    "efficiency",
-)
+#: the summary's numeric columns, and the confidence interval this module adds
+_SUMMARY_FLOATS: Final = (*FLOAT_COLUMNS, "wall_ci_low_s", "wall_ci_high_s", "wall_ci_level")
 
 
 def _typed_summary(summary: pd.DataFrame, df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
