@@ -319,6 +319,10 @@ class Verdict:
     free_threaded: bool | None = None
     experiment: str = ""
     claim: str = ""
+    #: cores other processes kept busy during the experiment's rounds (median; NaN
+    #: without the per-core sampler) and whether that crowded the machine (_crowding.py)
+    other_cores_busy: float = math.nan
+    crowded: bool = False
 
     def as_row(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

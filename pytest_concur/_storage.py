@@ -181,6 +181,8 @@ VERDICTS_SCHEMA: Final = pa.schema(
         ("p_value", pa.float64()),
         ("p_opposite", pa.float64()),
         ("alpha", pa.float64()),
+        ("other_cores_busy", pa.float64()),
+        ("crowded", pa.bool_()),
     ],
     metadata={_META_VERSION: str(SCHEMA_VERSION).encode(), _META_TABLE: b"verdicts"},
 )

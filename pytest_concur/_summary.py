@@ -7,6 +7,8 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from ._crowding import Crowding, crowded, other_cores_busy
+
 #: A variant is one model at one worker count for one experiment and parameter set.
 VARIANT_KEYS: Final = ["experiment", "params", "model", "workers"]
 #: Relative interquartile range above which a median is flagged as unstable.
@@ -28,6 +30,7 @@ FLOAT_COLUMNS: Final = (
     "usable_cpus",
     "speedup",
     "efficiency",
+    "other_cores_busy",
 )
 
 
@@ -42,7 +45,9 @@ def summarize_rounds(rows: pd.DataFrame) -> pd.DataFrame:
     Speedup compares medians of wall time with the serial variant of the same
     experiment and parameters; it is NaN where no serial variant ran.
     """
-    columns = [*VARIANT_KEYS, "workload", "rounds", "failed", *FLOAT_COLUMNS, "error"]
+    columns = [
+        *VARIANT_KEYS, "workload", "rounds", "failed", *FLOAT_COLUMNS, "crowded_rounds", "error"
+    ]  # fmt: skip
     if rows.empty:
         return pd.DataFrame(columns=columns)
     keyed = rows.assign(params=rows["params"].fillna(""))
@@ -53,6 +58,7 @@ def summarize_rounds(rows: pd.DataFrame) -> pd.DataFrame:
         .agg(failed=("outcome", "size"), error=("error", "first"))
     )
     good = measured_rounds(keyed)
+    good = good.assign(_other_cores=other_cores_busy(good), _crowded=crowded(good))
     stats = good.groupby(VARIANT_KEYS, observed=True, sort=False).agg(
         workload=("workload", "first"),
         rounds=("wall_s", "size"),
@@ -66,6 +72,8 @@ def summarize_rounds(rows: pd.DataFrame) -> pd.DataFrame:
         max_rss_bytes=("max_rss_bytes", "max"),
         load_avg_1m=("load_avg_1m", "max"),
         usable_cpus=("usable_cpus", "first"),
+        other_cores_busy=("_other_cores", "median"),
+        crowded_rounds=("_crowded", "sum"),
     )
     table = order.merge(stats.reset_index(), on=VARIANT_KEYS, how="left").merge(
         failed.reset_index(), on=VARIANT_KEYS, how="left"
@@ -77,6 +85,7 @@ def summarize_rounds(rows: pd.DataFrame) -> pd.DataFrame:
     )
     table["rounds"] = table["rounds"].fillna(0).astype(int)
     table["failed"] = table["failed"].fillna(0).astype(int)
+    table["crowded_rounds"] = table["crowded_rounds"].fillna(0).astype(int)
     table["wall_rel_spread"] = (table["wall_q75_s"] - table["wall_q25_s"]) / table["wall_median_s"]
     serial = table[table["model"] == "serial"].set_index(["experiment", "params"])["wall_median_s"]
     baseline = pd.Series(
@@ -106,8 +115,14 @@ def warnings_for(line: pd.Series) -> list[str]:
         )
     if line["wall_median_s"] < MIN_WALL_S:
         notes.append("rounds under 1 ms: timer and bookkeeping noise dominate")
-    # the load average includes the experiment's own busy processes and threads: only
-    # load beyond the CPUs this variant itself kept busy says something else competed
+    others = line.get("other_cores_busy")
+    if pd.notna(others):  # the per-core sampler saw the machine: the witness of each round
+        crowding = Crowding(float(others), int(line.get("crowded_rounds", 0)), rounds)
+        if crowding.crowded:
+            notes.append(f"machine was crowded: {crowding.describe()}")
+        return notes
+    # no sampler: the 1-minute load average, which includes the experiment's own busy
+    # processes and threads; only load beyond what this variant kept busy is someone else
     own_load = line["cores_used"] if line["cores_used"] == line["cores_used"] else 0.0
     if line["load_avg_1m"] > line["usable_cpus"] + own_load:
         notes.append(

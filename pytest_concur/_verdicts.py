@@ -28,6 +28,7 @@ from ._stats import ALPHA
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ._crowding import Crowding
     from ._environment import Environment
 
 _LABEL: Final = {"confirmed": "CONFIRMED", "refuted": "REFUTED", "inconclusive": "INCONCLUSIVE"}
@@ -119,6 +120,10 @@ def evaluate_claims(rows: pd.DataFrame, claims: Iterable[ClaimSpec]) -> list[Ver
     Rows of different interpreters are never compared with each other: under xdist with
     workers on several Pythons each interpreter gets verdicts of its own.
     """
+    # pandas comes with these: imported here, on the controller after the rounds
+    from ._crowding import crowding
+    from ._summary import measured_rounds
+
     verdicts: list[Verdict] = []
     for spec in sorted(claims, key=lambda claim: claim.experiment):
         mine = rows[rows["experiment"] == spec.experiment] if not rows.empty else rows
@@ -131,6 +136,7 @@ def evaluate_claims(rows: pd.DataFrame, claims: Iterable[ClaimSpec]) -> list[Ver
             groups = [("", mine)]
         for _, part in groups:
             python, free_threaded, gil = _interpreter_facts(part)
+            crowd = crowding(measured_rounds(part)) if not part.empty else None
             items = spec.expect or (None,)
             for item in items:
                 if item is None:
@@ -151,7 +157,19 @@ def evaluate_claims(rows: pd.DataFrame, claims: Iterable[ClaimSpec]) -> list[Ver
                         else free_threaded,
                     )
                 )
+                if crowd is not None:
+                    verdicts[-1] = _with_crowding(verdicts[-1], crowd)
     return verdicts
+
+
+def _with_crowding(verdict: Verdict, crowd: Crowding) -> Verdict:
+    """``verdict`` with what the sampler saw; a crowded machine is said in its reason."""
+    reason = verdict.reason
+    if crowd.crowded:
+        reason = f"{reason}; measured on a crowded machine: {crowd.describe()}"
+    return dataclasses.replace(
+        verdict, reason=reason, other_cores_busy=crowd.other_cores, crowded=crowd.crowded
+    )
 
 
 def _evaluate_one(item: Any, rows: pd.DataFrame) -> Verdict:
@@ -232,6 +250,12 @@ def verdict_lines(verdicts: Sequence[Verdict]) -> list[str]:
     for status in statuses.values():
         counts[status] += 1
     alpha = verdicts[0].alpha
+    crowded = [v for v in verdicts if v.crowded]
+    if crowded:
+        out.append(
+            f"{len(crowded)} verdict(s) were measured while other processes kept the CPUs "
+            f"busy: CPU-parallel comparisons shift then; rerun on a quiet machine to trust them"
+        )
     out.append(
         f"{len(statuses)} claim(s): {counts['confirmed']} confirmed, {counts['refuted']} refuted, "
         f"{counts['inconclusive']} inconclusive (one-sided rank and sign tests at alpha {alpha:g}; "

@@ -348,7 +348,7 @@ def _with_ci(table: pd.DataFrame, rows: pd.DataFrame, confidence: float) -> pd.D
     return table
 
 
-_SUMMARY_INTS: Final = ("workers", "rounds", "failed")
+_SUMMARY_INTS: Final = ("workers", "rounds", "failed", "crowded_rounds")
 #: the summary's numeric columns, and the confidence interval this module adds
 _SUMMARY_FLOATS: Final = (*FLOAT_COLUMNS, "wall_ci_low_s", "wall_ci_high_s", "wall_ci_level")
 
