@@ -266,7 +266,7 @@ def test_recovery_merges_orphans_once(tmp_path: Path) -> None:
 
 
 def test_recovery_reads_parquet_parts_of_older_versions(tmp_path: Path) -> None:
-    """Sessions before 0.2 spilled Parquet parts; an orphan of theirs is still merged."""
+    """Earlier versions spilled Parquet parts; an orphan of theirs is still merged."""
     orphan(tmp_path, 4)
     for part in part_files(tmp_path):
         pq.write_table(read_file(part), part.with_suffix(".parquet"))
