@@ -116,6 +116,7 @@ _ROW_VALUES = st.fixed_dictionaries(
 
 
 @given(st.lists(_ROW_VALUES, max_size=5))
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # slow free-threaded
 def test_the_fast_conversion_agrees_with_the_careful_one(rows: list[dict[str, Any]]) -> None:
     """Arrow's own conversion is tried first; whatever it accepts, it stores as the
     column-by-column path would, and what it refuses goes down that path."""
