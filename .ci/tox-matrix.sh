@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The tox matrix on the interpreters this machine has, in quick mode, then the report
 # across versions, checked; then the slow tests that need other interpreters, pointed at
-# the tox environments. About 4 to 6 minutes on 2 cores with a warm pip cache.
+# the tox environments, and the whole test suite on the free-threaded build. About 6 to 9
+# minutes on 2 cores with a warm pip cache.
 #
 # CONCUR_TOX_SELECT narrows the experiments (pytest -k); the default keeps the CPU-bound
 # ones whose answer depends on the GIL, since all of them take too long for CI.
@@ -98,5 +99,13 @@ CONCUR_OTHER_PYTHON=$other CONCUR_FT_PYTHON=$free_threaded \
     "$python" -m pytest -p no:cacheprovider -m slow -q \
     tests/test_xdist.py::test_worker_on_another_interpreter_keeps_its_own_environment \
     tests/test_gil.py::test_free_threaded_gil_turned_on_is_named_and_recorded
+
+if [ -n "$free_threaded" ]; then
+    # the whole suite on the free-threaded build: the GIL-free paths (threads really in
+    # parallel, mimalloc, wheels that declare free-threading) differ from the default build
+    echo "== the test suite on the free-threaded build ($free_threaded)"
+    PIP_ONLY_BINARY=:all: "$free_threaded" -m pip install --quiet "hypothesis>=6.100"
+    "$free_threaded" -m pytest -p no:cacheprovider -q tests/
+fi
 
 echo "== tox matrix done in $((SECONDS - started)) s"
