@@ -274,7 +274,7 @@ def write_tables(
     def write(temp_name: str) -> None:
         with pq.ParquetWriter(temp_name, schema, compression="zstd") as writer:
             for group in _row_groups(tables, MERGED_ROW_GROUP):
-                writer.write_table(group.cast(schema), row_group_size=MERGED_ROW_GROUP)
+                writer.write_table(group.cast(schema))  # one row group per gathered piece
 
     return _write_atomically(path, write, durable=durable)
 
