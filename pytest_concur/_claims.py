@@ -355,6 +355,47 @@ def _undecided(
     )
 
 
+def _measured_verdict(
+    expectation: str,
+    status: Status,
+    reason: str,
+    metric: str,
+    alpha: float,
+    subject: _Chosen,
+    p_yes: float,
+    p_no: float,
+    *,
+    baseline: _Chosen | None = None,
+    ratio: float | None = None,
+    threshold: float | None = None,
+) -> Verdict:
+    """A verdict with the subject's median and interval (and the baseline's, if any)."""
+    ci = median_ci(subject.values)
+    return Verdict(
+        expectation=expectation,
+        status=status,
+        reason=reason,
+        metric=metric,
+        subject=subject.label,
+        n_subject=len(subject.values),
+        median_subject=_median(subject.values),
+        ci_low=ci.low,
+        ci_high=ci.high,
+        ci_confidence=ci.confidence,
+        alpha=alpha,
+        baseline=baseline.label if baseline is not None else None,
+        n_baseline=len(baseline.values) if baseline is not None else None,
+        median_baseline=_median(baseline.values) if baseline is not None else None,
+        ratio=ratio,
+        threshold=threshold,
+        p_value=p_yes,
+        p_opposite=p_no,
+        python=subject.python,
+        gil=_combine_gil(subject.gil, baseline.gil) if baseline is not None else subject.gil,
+        free_threaded=subject.free_threaded,
+    )
+
+
 def _decide(p_yes: float, p_no: float, alpha: float) -> Status:
     if p_yes <= alpha:
         return "confirmed"
@@ -467,30 +508,10 @@ class Compare:
                 f"{numbers}, {_p_text(p_yes)} (opposite {_p_text(p_no)}), "
                 f"n={len(a.values)}/{len(b.values)}"
             )
-        ci = median_ci(a.values)
-        return Verdict(
-            expectation=text,
-            status=status,
-            reason=reason,
-            metric=self.metric,
-            subject=a.label,
-            n_subject=len(a.values),
-            median_subject=median_a,
-            ci_low=ci.low,
-            ci_high=ci.high,
-            ci_confidence=ci.confidence,
-            alpha=self.alpha,
-            baseline=b.label,
-            n_baseline=len(b.values),
-            median_baseline=median_b,
-            ratio=ratio,
-            threshold=self.by,
-            p_value=p_yes,
-            p_opposite=p_no,
-            python=a.python,
-            gil=_combine_gil(a.gil, b.gil),
-            free_threaded=a.free_threaded,
-        )
+        return _measured_verdict(
+            text, status, reason, self.metric, self.alpha, a, p_yes, p_no,
+            baseline=b, ratio=ratio, threshold=self.by,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -546,30 +567,10 @@ class Similar:
                 f"{numbers}, {_p_text(p_yes)} (opposite {_p_text(p_no)}), "
                 f"n={len(a.values)}/{len(b.values)}"
             )
-        ci = median_ci(a.values)
-        return Verdict(
-            expectation=text,
-            status=status,
-            reason=reason,
-            metric=self.metric,
-            subject=a.label,
-            n_subject=len(a.values),
-            median_subject=median_a,
-            ci_low=ci.low,
-            ci_high=ci.high,
-            ci_confidence=ci.confidence,
-            alpha=self.alpha,
-            baseline=b.label,
-            n_baseline=len(b.values),
-            median_baseline=median_b,
-            ratio=ratio,
-            threshold=w,
-            p_value=p_yes,
-            p_opposite=p_no,
-            python=a.python,
-            gil=_combine_gil(a.gil, b.gil),
-            free_threaded=a.free_threaded,
-        )
+        return _measured_verdict(
+            text, status, reason, self.metric, self.alpha, a, p_yes, p_no,
+            baseline=b, ratio=ratio, threshold=w,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -626,24 +627,8 @@ class Bounded:
             status = _decide(p_yes, p_no, self.alpha)
             reason = f"{numbers}, {_p_text(p_yes)} (opposite {_p_text(p_no)})"
         threshold = self.at_least if self.at_least is not None else self.at_most
-        return Verdict(
-            expectation=text,
-            status=status,
-            reason=reason,
-            metric=self.metric,
-            subject=a.label,
-            n_subject=len(a.values),
-            median_subject=median_a,
-            ci_low=ci.low,
-            ci_high=ci.high,
-            ci_confidence=ci.confidence,
-            alpha=self.alpha,
-            threshold=threshold,
-            p_value=p_yes,
-            p_opposite=p_no,
-            python=a.python,
-            gil=a.gil,
-            free_threaded=a.free_threaded,
+        return _measured_verdict(
+            text, status, reason, self.metric, self.alpha, a, p_yes, p_no, threshold=threshold
         )
 
 
