@@ -9,6 +9,34 @@ import pytest
 
 import pytest_concur
 
+#: Experiment-file source (needs ``import time``): ``busy(seconds)`` spins on its thread's
+#: CPU clock, so it is busy for that much CPU however the machine is shared.
+BUSY_SOURCE = """
+def busy(seconds):
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+    return seconds
+"""
+
+#: Experiment-file source: a last test (``zz`` sorts it last) that fails when an earlier
+#: one left a process running; the session's own helper processes aside.
+NOTHING_LEFT_BEHIND_SOURCE = """
+def test_zz_nothing_left_behind():
+    from pytest_concur._timeout import live_descendants
+
+    def command(pid):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                return handle.read()
+        except OSError:
+            return b""
+
+    helpers = (b"_sampler.py", b"multiprocessing.resource_tracker", b"multiprocessing.forkserver")
+    left = [(pid, command(pid)) for pid in live_descendants()]
+    assert [(pid, cmd) for pid, cmd in left if cmd and not any(h in cmd for h in helpers)] == []
+"""
+
 
 def read_results(pytester: pytest.Pytester, folder: str = "results") -> pd.DataFrame:
     """The rounds a pytester session wrote under ``folder``, as pytest_concur.load sees them."""

@@ -10,19 +10,14 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from helpers import BUSY_SOURCE, NOTHING_LEFT_BEHIND_SOURCE
 
 from pytest_concur.models import builtin_models
 
 EXPERIMENT = """
 import asyncio, os, time
 import pytest
-
-def busy(seconds):
-    end = time.thread_time() + seconds
-    while time.thread_time() < end:
-        pass
-    return seconds
-
+""" + BUSY_SOURCE + """
 async def nap(seconds):
     await asyncio.sleep(seconds)
     return seconds
@@ -34,21 +29,14 @@ def test_plain(concur):
 @pytest.mark.concur(workload="io", models=["{model}"], workers=[2], rounds=1, warmup=0)
 def test_coroutine(concur):
     assert concur.map(nap, [0.03] * 4) == [0.03] * 4
-
-def test_zz_nothing_left_behind():
-    from pytest_concur._timeout import live_descendants
-
-    def command(pid):
-        try:
-            with open(f"/proc/{{pid}}/cmdline", "rb") as handle:
-                return handle.read()
-        except OSError:
-            return b""
-
-    helpers = (b"_sampler.py", b"multiprocessing.resource_tracker", b"multiprocessing.forkserver")
-    left = [(pid, command(pid)) for pid in live_descendants()]
-    assert [(pid, cmd) for pid, cmd in left if cmd and not any(h in cmd for h in helpers)] == []
 """
+
+
+
+def experiment(model: str) -> str:
+    """The experiment file for ``model``, ending with the check that nothing was left."""
+    return EXPERIMENT.format(model=model) + NOTHING_LEFT_BEHIND_SOURCE
+
 
 MODELS = {model.name: model for model in builtin_models()}
 
@@ -65,7 +53,7 @@ def run_model(pytester: pytest.Pytester, name: str) -> tuple[dict[str, pd.DataFr
     reason = MODELS[name].unavailable()
     if reason is not None:
         pytest.skip(reason)
-    pytester.makepyfile(test_exp=EXPERIMENT.format(model=name))
+    pytester.makepyfile(test_exp=experiment(name))
     # here, not in the test module: spawned workers import that module too
     pytester.makeconftest(
         """
@@ -169,7 +157,7 @@ def test_subinterpreters_skip_with_a_reason_before_314(pytester: pytest.Pytester
     reason = MODELS["subinterpreters"].unavailable()
     if reason is None:
         pytest.skip("this Python has subinterpreters")
-    pytester.makepyfile(test_exp=EXPERIMENT.format(model="subinterpreters"))
+    pytester.makepyfile(test_exp=experiment("subinterpreters"))
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs")
     result.assert_outcomes(skipped=2, passed=1)
     result.stdout.fnmatch_lines(["*model 'subinterpreters' cannot run here: needs Python 3.14*"])
@@ -227,13 +215,7 @@ def test_optional_models_skip_cleanly_when_their_extra_is_missing(
 START_METHODS = """
 import time
 import pytest
-
-def busy(seconds):
-    end = time.thread_time() + seconds
-    while time.thread_time() < end:
-        pass
-    return seconds
-
+""" + BUSY_SOURCE + """
 @pytest.mark.concur(workload="cpu", models=["processes", "asyncio-processes"], workers=[2],
                     rounds=1, warmup=0, start_method="fork")
 def test_fork(concur):
@@ -333,7 +315,7 @@ def test_dask_on_an_existing_scheduler(pytester: pytest.Pytester, tmp_path: Path
              "--nthreads", "1", "--nworkers", "1", *common],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        pytester.makepyfile(test_exp=EXPERIMENT.format(model="dask"))
+        pytester.makepyfile(test_exp=experiment("dask"))
         result = pytester.runpytest_subprocess(
             "-p", "no:cacheprovider", f"--concur-dask-scheduler={address}",
             "--concur-sample-interval=0",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from helpers import read_results
+from helpers import BUSY_SOURCE, read_results
 
 from pytest_concur._storage import ROUNDS_SCHEMA
 
@@ -20,12 +20,7 @@ EXPERIMENT = """
 import time
 import pytest
 
-def busy(seconds):
-    end = time.thread_time() + seconds
-    while time.thread_time() < end:
-        pass
-    return seconds
-
+""" + BUSY_SOURCE + """
 def nap(seconds):
     time.sleep(seconds)
     return seconds

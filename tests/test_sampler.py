@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from helpers import BUSY_SOURCE
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -125,12 +126,7 @@ EXPERIMENT = """
 import time
 import pytest
 
-def busy(seconds):
-    end = time.thread_time() + seconds
-    while time.thread_time() < end:
-        pass
-    return seconds
-
+""" + BUSY_SOURCE + """
 @pytest.mark.concur(workload="cpu", models=["serial"], rounds=2, warmup=0)
 def test_busy(concur):
     concur.map(busy, [0.15])

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from helpers import BUSY_SOURCE
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -169,12 +170,7 @@ EXPERIMENT = """
 import asyncio, os, time
 import pytest
 
-def busy(seconds):
-    end = time.thread_time() + seconds
-    while time.thread_time() < end:
-        pass
-    return seconds
-
+""" + BUSY_SOURCE + """
 async def nap(seconds):
     await asyncio.sleep(seconds)
     return seconds

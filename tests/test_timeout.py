@@ -12,6 +12,7 @@ from types import FrameType
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from helpers import BUSY_SOURCE, NOTHING_LEFT_BEHIND_SOURCE
 
 from pytest_concur._timeout import (
     Deadline,
@@ -94,13 +95,7 @@ def exit_3(item):
 
 def kill_self(item):
     os.kill(os.getpid(), signal.SIGKILL)
-
-def busy(seconds):
-    end = time.thread_time() + seconds
-    while time.thread_time() < end:
-        pass
-    return seconds
-
+""" + BUSY_SOURCE + """
 @pytest.mark.concur(workload="io", models=["serial", "processes", "asyncio-processes"],
                     workers=[2], rounds=3, warmup=0, timeout=0.5)
 def test_hangs(concur):
@@ -129,21 +124,7 @@ def test_worker_killed(concur):
                     warmup=0)
 def test_still_measured(concur):
     assert concur.map(busy, [0.02, 0.02]) == [0.02, 0.02]
-
-def test_zz_nothing_left_behind():
-    from pytest_concur._timeout import live_descendants
-
-    def command(pid):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                return handle.read()
-        except OSError:
-            return b""
-
-    helpers = (b"_sampler.py", b"multiprocessing.resource_tracker", b"multiprocessing.forkserver")
-    left = [(pid, command(pid)) for pid in live_descendants()]
-    assert [(pid, cmd) for pid, cmd in left if cmd and not any(h in cmd for h in helpers)] == []
-"""
+""" + NOTHING_LEFT_BEHIND_SOURCE
 
 
 def rounds_of(pytester: pytest.Pytester) -> pd.DataFrame:
