@@ -328,7 +328,7 @@ class Verdict:
         return dataclasses.asdict(self)
 
 
-def _undecided(
+def undecided(
     expectation: str,
     metric: str,
     subject: str,
@@ -338,6 +338,7 @@ def _undecided(
     baseline: str | None = None,
     threshold: float | None = None,
 ) -> Verdict:
+    """An inconclusive verdict that measured nothing: ``reason`` says why."""
     return Verdict(
         expectation=expectation,
         status="inconclusive",
@@ -473,7 +474,7 @@ class Compare:
         text = self.describe()
         pair = choose_pair(rows, self.subject, self.baseline, self.metric)
         if isinstance(pair, str):
-            return _undecided(
+            return undecided(
                 text,
                 self.metric,
                 str(self.subject),
@@ -536,7 +537,7 @@ class Similar:
         text = self.describe()
         pair = choose_pair(rows, self.subject, self.baseline, self.metric)
         if isinstance(pair, str):
-            return _undecided(
+            return undecided(
                 text,
                 self.metric,
                 str(self.subject),
@@ -599,7 +600,7 @@ class Bounded:
         text = self.describe()
         a = choose(rows, self.subject, self.metric)
         if isinstance(a, str):
-            return _undecided(text, self.metric, str(self.subject), a, self.alpha)
+            return undecided(text, self.metric, str(self.subject), a, self.alpha)
         yes: list[float] = []
         no: list[float] = []
         if self.at_least is not None:
@@ -924,7 +925,7 @@ class Unsendable:
         return self.text
 
     def evaluate(self, rows: pd.DataFrame) -> Verdict:
-        return _undecided(
+        return undecided(
             self.text,
             "",
             "",

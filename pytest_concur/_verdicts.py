@@ -7,7 +7,6 @@ plugin side (``_claims_plugin``) feeds them and writes what they return.
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from ._claims import (
     decode,
     describe,
     encode,
+    undecided,
 )
 from ._stats import ALPHA
 
@@ -79,23 +79,12 @@ class _Undecodable:
         return self.text
 
     def evaluate(self, rows: pd.DataFrame) -> Verdict:
-        return _failed_verdict(self.text, f"could not be rebuilt on the controller: {self.error}")
+        return _unjudged(self.text, f"could not be rebuilt on the controller: {self.error}")
 
 
-def _failed_verdict(text: str, reason: str) -> Verdict:
-    return Verdict(
-        expectation=text,
-        status="inconclusive",
-        reason=reason,
-        metric="",
-        subject="",
-        n_subject=0,
-        median_subject=math.nan,
-        ci_low=math.nan,
-        ci_high=math.nan,
-        ci_confidence=0.0,
-        alpha=ALPHA,
-    )
+def _unjudged(text: str, reason: str) -> Verdict:
+    """The verdict of an expectation that could not even be evaluated."""
+    return undecided(text, "", "", reason, ALPHA)
 
 
 def _interpreter_facts(rows: pd.DataFrame) -> tuple[str, bool | None, str]:
@@ -140,7 +129,7 @@ def evaluate_claims(rows: pd.DataFrame, claims: Iterable[ClaimSpec]) -> list[Ver
             items = spec.expect or (None,)
             for item in items:
                 if item is None:
-                    verdict = _failed_verdict(
+                    verdict = _unjudged(
                         "", "the experiment states no expectations (expect=[...])"
                     )
                 else:
@@ -177,11 +166,11 @@ def _evaluate_one(item: Any, rows: pd.DataFrame) -> Verdict:
     try:
         verdict = item.evaluate(rows)
     except Exception as exc:  # a user's expectation that breaks: its error is its verdict
-        return _failed_verdict(
+        return _unjudged(
             describe(item), f"could not be evaluated: {type(exc).__name__}: {exc}"
         )
     if not isinstance(verdict, Verdict) or verdict.status not in STATUSES:
-        return _failed_verdict(describe(item), f"evaluate() returned {verdict!r}, not a Verdict")
+        return _unjudged(describe(item), f"evaluate() returned {verdict!r}, not a Verdict")
     if callable(getattr(item, "describe", None)):
         # an expectation built on another (a user's class) is named as it names itself
         return dataclasses.replace(verdict, expectation=describe(item))
