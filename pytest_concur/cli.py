@@ -69,6 +69,16 @@ def _round_arg(text: str) -> int:
     return int(text)
 
 
+def _add_results_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--results",
+        type=Path,
+        default=Path("results"),
+        metavar="DIR",
+        help="where run ids are looked up (default: results)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="pytest-concur",
@@ -117,13 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="round shown in the HTML timelines (default: each variant's median round)",
     )
-    report.add_argument(
-        "--results",
-        type=Path,
-        default=Path("results"),
-        metavar="DIR",
-        help="where run ids are looked up (default: results)",
-    )
+    _add_results_option(report)
     compare = commands.add_parser(
         "compare",
         help="compare a candidate run against a baseline run",
@@ -156,13 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument(
         "--format", choices=FORMATS, default="table", help="output format (default: table)"
     )
-    compare.add_argument(
-        "--results",
-        type=Path,
-        default=Path("results"),
-        metavar="DIR",
-        help="where run ids are looked up (default: results)",
-    )
+    _add_results_option(compare)
     return parser
 
 
