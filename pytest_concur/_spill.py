@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Final, final
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from ._storage import (
     OWNER_LOCK,
@@ -382,9 +383,9 @@ def _recover_one(folder: Path, parts: Path) -> list[str]:
             continue  # its session merged it before it died
         try:
             schema = read_schema(files[0])
-            counted: list[int] = []
-            write_tables(_incomplete_parts(files, counted), target, schema=schema)
-            rows = sum(counted)
+            incomplete = (mark_incomplete(read_file(path)) for path in files)
+            write_tables(incomplete, target, schema=schema)
+            rows = pq.read_metadata(target).num_rows
         except (OSError, pa.ArrowException, ValueError) as exc:
             notices.append(f"could not recover {parts} into {target}: {exc}")
             return notices  # keep the parts: nothing is lost by trying again later
@@ -395,10 +396,3 @@ def _recover_one(folder: Path, parts: Path) -> list[str]:
         shutil.rmtree(parts)
     return notices
 
-
-def _incomplete_parts(files: list[Path], counted: list[int]) -> Iterator[pa.Table]:
-    """The parts' tables, marked incomplete, one at a time; their row counts go to ``counted``."""
-    for path in files:
-        data = read_file(path)
-        counted.append(data.num_rows)
-        yield mark_incomplete(data)
