@@ -273,8 +273,9 @@ def write_tables(
     """
     def write(temp_name: str) -> None:
         with pq.ParquetWriter(temp_name, schema, compression="zstd") as writer:
-            for group in _row_groups(tables, MERGED_ROW_GROUP):
-                writer.write_table(group.cast(schema))  # one row group per gathered piece
+            conformed = (data.cast(schema) for data in tables)
+            for group in _row_groups(conformed, MERGED_ROW_GROUP):
+                writer.write_table(group)  # one row group per gathered piece
 
     return _write_atomically(path, write, durable=durable)
 
@@ -313,10 +314,10 @@ def _row_groups(tables: Iterable[pa.Table], rows: int) -> Iterator[pa.Table]:
         pending.append(data)
         gathered += data.num_rows
         if gathered >= rows:
-            yield pa.concat_tables(pending, promote_options="permissive")
+            yield pa.concat_tables(pending)
             pending, gathered = [], 0
     if pending:
-        yield pa.concat_tables(pending, promote_options="permissive")
+        yield pa.concat_tables(pending)
 
 
 def is_part_file(path: Path) -> bool:
