@@ -107,7 +107,8 @@ def become_child_subreaper() -> bool:
         return False
 
 
-def _read(path: str) -> bytes | None:
+def read_proc(path: str) -> bytes | None:
+    """A /proc file's bytes (up to 64 KiB), or None when its process is gone."""
     # os.open/os.read: half the cost of open() with its buffered file object
     try:
         handle = os.open(path, os.O_RDONLY)
@@ -121,18 +122,19 @@ def _read(path: str) -> bytes | None:
         os.close(handle)
 
 
-def _tasks(pid: int) -> list[str]:
+def thread_ids(pid: int) -> list[str]:
+    """The ids of a process's threads, as /proc names them (none when it is gone)."""
     try:
         return os.listdir(f"/proc/{pid}/task")
     except OSError:
         return []
 
 
-def _children_of(pid: int, tids: list[str]) -> list[int]:
+def children_of(pid: int, tids: list[str]) -> list[int]:
     """A child is listed under the thread that started it (or a sibling if that one ended)."""
     children: list[int] = []
     for tid in tids:
-        text = _read(f"/proc/{pid}/task/{tid}/children")
+        text = read_proc(f"/proc/{pid}/task/{tid}/children")
         if text:
             children.extend(int(part) for part in text.split())
     return children
@@ -151,7 +153,7 @@ def _status_fields(pid: int, tids: list[str]) -> tuple[int, int, int]:
     """Voluntary and involuntary switches summed over live threads, and VmHWM in bytes."""
     voluntary = involuntary = peak = 0
     for tid in tids:
-        text = _read(f"/proc/{pid}/task/{tid}/status")
+        text = read_proc(f"/proc/{pid}/task/{tid}/status")
         if text is None:
             continue
         voluntary += _field(text, b"\nvoluntary_ctxt_switches:")
@@ -172,13 +174,13 @@ def _process_cpu_ns(pid: int) -> int | None:
 def _sample(pid: int) -> tuple[tuple[int, int], ProcessSample, list[str]] | None:
     # the clock first: if the process is reaped before its stat is read, both are skipped
     cpu_ns = _process_cpu_ns(pid)
-    text = _read(f"/proc/{pid}/stat")
+    text = read_proc(f"/proc/{pid}/stat")
     if text is None:
         return None
     # the command name may hold spaces and parentheses: split after the last ')'
     fields = text[text.rfind(b")") + 2 :].split()
     # most descendants are single-threaded: their only task is themselves, no listing
-    tids = [str(pid)] if fields[17] == b"1" else _tasks(pid)
+    tids = [str(pid)] if fields[17] == b"1" else thread_ids(pid)
     voluntary, involuntary, peak = _status_fields(pid, tids)
     sample = ProcessSample(
         pid=pid,
@@ -212,7 +214,7 @@ def _descendants(root: int, exclude: Collection[int]) -> dict[tuple[int, int], P
     found: dict[tuple[int, int], ProcessSample] = {}
     if root == os.getpid() and not has_children():
         return found
-    pending = _children_of(root, _tasks(root))
+    pending = children_of(root, thread_ids(root))
     while pending:
         pid = pending.pop()
         if pid in exclude:
@@ -222,7 +224,7 @@ def _descendants(root: int, exclude: Collection[int]) -> dict[tuple[int, int], P
             continue
         key, sample, tids = sampled
         found[key] = sample
-        pending.extend(_children_of(pid, tids))
+        pending.extend(children_of(pid, tids))
     return found
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any, Final
 
-from ._measure import has_children
+from ._measure import children_of, has_children, read_proc, thread_ids
 
 _KILL_WAIT_S: Final = 5.0
 # multiprocessing's session-wide helpers: killing them makes later pools warn or fail,
@@ -44,30 +44,9 @@ class RoundTimeout(SystemExit):
     """
 
 
-def _read(path: str) -> bytes | None:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError:  # the process ended between listing and reading
-        return None
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        tids = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return []
-    found: list[int] = []
-    for tid in tids:
-        text = _read(f"/proc/{pid}/task/{tid}/children")
-        if text:
-            found.extend(int(part) for part in text.split())
-    return found
-
-
 def _stat(pid: int) -> tuple[str, int, int] | None:
     """(state, ppid, start time) of a process, or None when it is gone."""
-    text = _read(f"/proc/{pid}/stat")
+    text = read_proc(f"/proc/{pid}/stat")
     if text is None:
         return None
     fields = text[text.rfind(b")") + 2 :].split()
@@ -79,7 +58,7 @@ def descendants(exclude: Collection[int] = ()) -> dict[ProcessKey, int]:
     found: dict[ProcessKey, int] = {}
     if not has_children():  # one syscall instead of a /proc read per thread, every round
         return found
-    pending = _children(os.getpid())
+    pending = children_of(os.getpid(), thread_ids(os.getpid()))
     while pending:
         pid = pending.pop()
         if pid in exclude:
@@ -88,7 +67,7 @@ def descendants(exclude: Collection[int] = ()) -> dict[ProcessKey, int]:
         if stat is None:
             continue
         found[(pid, stat[2])] = stat[1]
-        pending.extend(_children(pid))
+        pending.extend(children_of(pid, thread_ids(pid)))
     return found
 
 
@@ -103,7 +82,7 @@ def live_descendants(exclude: Collection[int] = ()) -> list[int]:
 
 
 def _session_helper(pid: int) -> bool:
-    cmdline = _read(f"/proc/{pid}/cmdline") or b""
+    cmdline = read_proc(f"/proc/{pid}/cmdline") or b""
     return any(marker in cmdline for marker in _KEEP_MARKERS)
 
 
