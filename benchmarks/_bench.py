@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from pytest_concur._environment import cpu_model
+from pytest_concur._measuring.environment import cpu_model
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -2,7 +2,8 @@
 
     python accuracy_case.py CASE WORK [--baseline]
 
-Runs the case's set-up, then its region measured with ``pytest_concur._measure.measure``
+Runs the case's set-up, then its region measured with
+``pytest_concur._measuring.process_tree.measure``
 (the very function the plugin uses for every round), then its tear-down, and prints
 one JSON line: what measure() saw. Under ``perf stat -D -1 --control`` it switches
 perf's counting on just before measure() and off just after (see _perf_window), so
@@ -46,7 +47,7 @@ def _load_measure() -> ModuleType:
         package = importlib.util.find_spec("pytest_concur")
         if package is None or not package.submodule_search_locations:
             raise SystemExit("pytest_concur is not installed in this interpreter")
-        path = Path(next(iter(package.submodule_search_locations)), "_measure.py")
+        path = Path(next(iter(package.submodule_search_locations)), "_measuring", "process_tree.py")
     spec = importlib.util.spec_from_file_location("_concur_measure", path)
     assert spec is not None
     assert spec.loader is not None

@@ -3,7 +3,7 @@
 Target (issue 8): the per-core sampler costs at most 1% of one core at its default
 interval (``--concur-sample-interval``, DEFAULT_SAMPLE_INTERVAL_S).
 
-Method. The sampler is a separate process (pytest_concur/_sampler.py); its CPU time is
+Method. The sampler is a separate process (pytest_concur/_measuring/sampler.py); its CPU time is
 read from Linux's per-process CPU clock, in nanoseconds, before and after it samples
 for a while. Cost = its CPU seconds / the seconds it sampled, in percent of one core.
 Measured twice per interval: with this process idle, and with this process running a
@@ -24,8 +24,8 @@ import time
 
 from _bench import Report
 
-from pytest_concur._sampler import CoreSampler
-from pytest_concur._settings import DEFAULT_SAMPLE_INTERVAL_S
+from pytest_concur._measuring.sampler import CoreSampler
+from pytest_concur._running.settings import DEFAULT_SAMPLE_INTERVAL_S
 
 TARGET_PERCENT = 1.0
 

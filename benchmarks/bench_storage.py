@@ -6,7 +6,8 @@ Targets (issue 8), each under the stated time on the machine of docs/performance
                                                   merged into one Parquet file)
   loading a folder of 100 runs             < 2 s  (``pytest_concur.load``), runs of
                                                   1,000 rows (100,000 rows in all)
-  the report for 10,000 rows               < 1 s  (``pytest_concur._report.report_lines``)
+  the report for 10,000 rows               < 1 s  (``report_lines`` of
+                                                  ``pytest_concur._reporting.terminal``)
 
 Rows are shaped like the plugin's: every column of the rounds schema, plain values
 (timestamps as ISO strings, as rows travel from xdist workers), 100 experiments x 5
@@ -40,8 +41,8 @@ import pyarrow.parquet as pq
 from _bench import Report
 
 import pytest_concur
-from pytest_concur._report import report_lines
-from pytest_concur._storage import ROUNDS_SCHEMA, write_rows
+from pytest_concur._reporting.terminal import report_lines
+from pytest_concur._storing.files import ROUNDS_SCHEMA, write_rows
 
 _VARIANTS = (("serial", 1), ("threads", 2), ("threads", 4), ("processes", 2), ("processes", 4))
 
@@ -116,7 +117,7 @@ def _note(times: list[float]) -> str:
 def _session_path(report: Report, folder: Path, repeat: int) -> None:
     """A session of a million rounds: rows spilled in parts as they arrive (between
     rounds), then merged into one file at the end, through the plugin's own Spill."""
-    from pytest_concur._spill import Spill
+    from pytest_concur._storing.spill import Spill
 
     arriving: list[float] = []
     ending: list[float] = []

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import workloads
-from ._runner import Concur
-from ._timeout import RoundTimeout
+from ._measuring.timeout import RoundTimeout
+from ._running.fixture import Concur
 from ._warnings import ConcurWarning, GilStateWarning, MeasurementWarning, ResultsFileWarning
 from .models import WorkerDiedError
 
 if TYPE_CHECKING:
-    from ._claims import (
+    from ._claims.vocabulary import (
         ClaimError,
         Select,
         Verdict,
@@ -40,7 +40,7 @@ _LAZY = {
     **dict.fromkeys(
         ("ClaimError", "Select", "Verdict", "bounded", "cores_used", "faster", "not_faster",
          "not_smaller", "similar", "smaller", "speeds_up", "utilization", "variant"),
-        "_claims",
+        "_claims.vocabulary",
     ),
 }  # fmt: skip
 

@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ._amdahl import fit_amdahl
-from ._stats import median_ci_ranks, p_less, smallest_possible_p
-from ._storage import (
+from ._reporting.summary import FLOAT_COLUMNS, VARIANT_KEYS, measured_rounds, summarize_rounds
+from ._stats.amdahl import fit_amdahl
+from ._stats.samples import median_ci_ranks, p_less, smallest_possible_p
+from ._storing.files import (
     CORES_SCHEMA,
     ROUNDS_SCHEMA,
     TASKS_SCHEMA,
@@ -29,7 +30,6 @@ from ._storage import (
     expand_paths,
     read_tables,
 )
-from ._summary import FLOAT_COLUMNS, VARIANT_KEYS, measured_rounds, summarize_rounds
 from ._warnings import ConcurWarning
 
 PathsLike = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
@@ -84,7 +84,7 @@ def load(paths: PathsLike) -> pd.DataFrame:
     pandas' nullable ``Int64``/``boolean`` for counts and flags. Files of older schema
     versions load: columns they lack are filled with nulls. A file that is truncated,
     corrupt, empty, foreign or from a newer pytest-concur is skipped with a
-    :class:`~pytest_concur._storage.ResultsFileWarning` naming it. A path that matches
+    :class:`~pytest_concur._storing.files.ResultsFileWarning` naming it. A path that matches
     nothing raises FileNotFoundError.
     """
     return _load_kind(paths, "rounds", ROUNDS_SCHEMA, CATEGORY_COLUMNS)
@@ -92,7 +92,7 @@ def load(paths: PathsLike) -> pd.DataFrame:
 
 def rows_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """Rows as the plugin collects them (plain values), with the dtypes ``load`` gives."""
-    from ._storage import _plain_to_arrow
+    from ._storing.files import _plain_to_arrow
 
     times = [field.name for field in ROUNDS_SCHEMA if pa.types.is_timestamp(field.type)]
     table = pa.Table.from_pylist([_plain_to_arrow(row, times) for row in rows], ROUNDS_SCHEMA)

@@ -20,7 +20,7 @@ from typing import Final, NoReturn, TypeVar
 
 import pandas as pd
 
-from ._compare import (
+from ._reporting.compare import (
     DEFAULT_ALPHA,
     compare_frames,
     comparison_notes,
@@ -29,10 +29,10 @@ from ._compare import (
     records,
     resolve_source,
 )
-from ._report import _escape, _number, _seconds
-from ._summary import warnings_for
-from ._tables import aligned, markdown
-from ._thresholds import Threshold, parse_thresholds
+from ._reporting.summary import warnings_for
+from ._reporting.tables import aligned, markdown
+from ._reporting.terminal import _escape, _number, _seconds
+from ._reporting.thresholds import Threshold, parse_thresholds
 
 FORMATS: Final = ("table", "markdown", "csv")
 T = TypeVar("T")
@@ -230,7 +230,7 @@ def _report(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         for line in report_text(frame, summary, fits, compared, verdicts, by, args.format):
             print(line)
     if args.html is not None:
-        from ._html import report_html
+        from ._reporting.html import report_html
 
         with _said_warnings():
             tasks = load_companion(_companions(sources, "tasks"), "tasks")

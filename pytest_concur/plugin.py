@@ -11,23 +11,29 @@ from typing import Any
 
 import pytest
 
-from ._claims_plugin import ClaimHooks
-from ._environment import current_environment
-from ._gil import enabled_before_session
-from ._interrupt import terminate_like_interrupt
-from ._journal import JournalFolder, JournalHooks, worker_journal
-from ._measure import become_child_subreaper
-from ._progress import round_progress
-from ._rounds import ItemFacts, RoundPlan, Variant, describe_params, run_rounds
-from ._runner import Concur
-from ._sampler import CoreSampling
-from ._session import ConcurSession
-from ._settings import add_options, read_settings
-from ._spec import WORKLOADS, ExperimentSpec, SpecError, parse_spec, variant_id
-from ._spill import fallback_folder
-from ._storage import CORES_SCHEMA, TASKS_SCHEMA
+from ._claims.hooks import ClaimHooks
+from ._measuring.environment import current_environment
+from ._measuring.gil import enabled_before_session
+from ._measuring.process_tree import become_child_subreaper
+from ._measuring.sampler import CoreSampling
+from ._running.fixture import Concur
+from ._running.interrupt import terminate_like_interrupt
+from ._running.progress import round_progress
+from ._running.rounds import ItemFacts, RoundPlan, Variant, describe_params, run_rounds
+from ._running.session import ConcurSession
+from ._running.settings import add_options, read_settings
+from ._running.spec import WORKLOADS, ExperimentSpec, SpecError, parse_spec, variant_id
+from ._running.xdist import (
+    ControllerHooks,
+    MeasureGuard,
+    is_worker,
+    measure_guard,
+    session_identity,
+)
+from ._storing.files import CORES_SCHEMA, TASKS_SCHEMA
+from ._storing.journal import JournalFolder, JournalHooks, worker_journal
+from ._storing.spill import fallback_folder
 from ._warnings import GilStateWarning
-from ._xdist import ControllerHooks, MeasureGuard, is_worker, measure_guard, session_identity
 from .models import ModelOptions, ModelRegistryError, all_models, builtin_models
 
 _SESSION = pytest.StashKey[ConcurSession]()
@@ -75,7 +81,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # claims: carried on reports, judged at session end over all rows (docs/claims.md)
     config.pluginmanager.register(ClaimHooks(state, worker=is_worker(config)), "concur-claims")
     if not is_worker(config) and (settings.compare is not None or settings.html is not None):
-        from ._outputs import OutputHooks  # comparison and HTML page, only when asked for
+        from ._reporting.outputs import OutputHooks  # comparison and HTML page, only when asked for
 
         # registered after the claims hooks: of two trylast hooks pluggy calls the later
         # registered one last, so the verdicts are written when the HTML page is built
@@ -377,7 +383,7 @@ class _SessionHooks:
         # the report reads the rows back from what was written, never a second copy
         frame = state.report_frame() if state.settings.report else None
         if frame is not None:
-            from ._report import report_lines
+            from ._reporting.terminal import report_lines
 
             terminalreporter.section("pytest-concur report")
             for line in report_lines(frame):

@@ -8,7 +8,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from pytest_concur._storage import write_rows
+from pytest_concur._storing.files import write_rows
 
 
 def variant_id(model: str, workers: int) -> str:

@@ -27,8 +27,8 @@ import pytest_concur.analysis  # imported early on purpose: see below
 #: part file at once (the default waits a few seconds), so a kill leaves parts behind.
 SPILL_EVERY_ITEM = """
 import functools
-import pytest_concur._session as session_module
-import pytest_concur._spill as spill_module
+import pytest_concur._running.session as session_module
+import pytest_concur._storing.spill as spill_module
 
 session_module.Spill = functools.partial(spill_module.Spill, flush_after_s=0.0)
 """

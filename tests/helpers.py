@@ -23,7 +23,7 @@ def busy(seconds):
 #: one left a process running; the session's own helper processes aside.
 NOTHING_LEFT_BEHIND_SOURCE = """
 def test_zz_nothing_left_behind():
-    from pytest_concur._timeout import live_descendants
+    from pytest_concur._measuring.timeout import live_descendants
 
     def command(pid):
         try:
@@ -32,7 +32,7 @@ def test_zz_nothing_left_behind():
         except OSError:
             return b""
 
-    helpers = (b"_sampler.py", b"multiprocessing.resource_tracker", b"multiprocessing.forkserver")
+    helpers = (b"_measuring/sampler.py", b"multiprocessing.resource_tracker", b"multiprocessing.forkserver")
     left = [(pid, command(pid)) for pid in live_descendants()]
     assert [(pid, cmd) for pid, cmd in left if cmd and not any(h in cmd for h in helpers)] == []
 """

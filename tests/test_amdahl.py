@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_concur._amdahl import fit_amdahl
+from pytest_concur._stats.amdahl import fit_amdahl
 
 worker_sets = st.lists(st.integers(1, 256), min_size=2, max_size=8, unique=True).filter(
     lambda counts: max(counts) > 1

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pytest_concur as pc
-from pytest_concur._stats import median_ci
-from pytest_concur._storage import ROUNDS_SCHEMA, ResultsFileWarning
+from pytest_concur._stats.samples import median_ci
+from pytest_concur._storing.files import ROUNDS_SCHEMA, ResultsFileWarning
 from pytest_concur.analysis import ConcurAccessor, load_companion, natural_key, rows_frame
 
 # ---------------------------------------------------------------------------- loading

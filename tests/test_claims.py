@@ -13,7 +13,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pytest_concur as pc
-from pytest_concur._claims import (
+from pytest_concur._claims.verdicts import (
+    ClaimSpec,
+    claim_statuses,
+    evaluate_claims,
+    refuted_claims,
+    verdict_lines,
+    verdict_rows,
+)
+from pytest_concur._claims.vocabulary import (
     Compare,
     Select,
     Unsendable,
@@ -24,15 +32,7 @@ from pytest_concur._claims import (
     encode,
     format_value,
 )
-from pytest_concur._environment import current_environment
-from pytest_concur._verdicts import (
-    ClaimSpec,
-    claim_statuses,
-    evaluate_claims,
-    refuted_claims,
-    verdict_lines,
-    verdict_rows,
-)
+from pytest_concur._measuring.environment import current_environment
 
 EXPERIMENT = "test_x.py::test_it"
 

@@ -9,7 +9,7 @@ from concur_samples import rows, write, write_table
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_concur._compare import (
+from pytest_concur._reporting.compare import (
     compare_frames,
     comparison_notes,
     comparison_rows,
@@ -17,7 +17,7 @@ from pytest_concur._compare import (
     newest_run,
     resolve_source,
 )
-from pytest_concur._thresholds import Threshold, parse_thresholds
+from pytest_concur._reporting.thresholds import Threshold, parse_thresholds
 from pytest_concur.analysis import rows_frame
 
 # ---------------------------------------------------------------------------- thresholds

@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import pytest_concur as pc
-from pytest_concur._crowding import (
+from pytest_concur._claims.verdicts import ClaimSpec, evaluate_claims, verdict_lines
+from pytest_concur._measuring.crowding import (
     IDLE_MARGIN,
     OTHER_CORES,
     Crowding,
@@ -18,8 +19,7 @@ from pytest_concur._crowding import (
     crowding,
     other_cores_busy,
 )
-from pytest_concur._summary import summarize_rounds, warnings_for
-from pytest_concur._verdicts import ClaimSpec, evaluate_claims, verdict_lines
+from pytest_concur._reporting.summary import summarize_rounds, warnings_for
 
 
 def rounds(

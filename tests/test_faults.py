@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from faults_helpers import finish, load_quietly, rounds_files, start_pytest
 
-from pytest_concur._storage import write_rows
+from pytest_concur._storing.files import write_rows
 
 SMALL = """
 import pytest
@@ -231,7 +231,7 @@ def test_under_xdist_rows_go_to_the_fallback_folder_that_the_message_names(
 FULL_DISK = """
 import errno
 from pathlib import Path
-import pytest_concur._spill as spill
+import pytest_concur._storing.spill as spill
 
 BLOCKED = [Path("{blocked}").resolve()]
 

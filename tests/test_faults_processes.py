@@ -19,8 +19,8 @@ from faults_helpers import (
 )
 
 import pytest_concur
-from pytest_concur._spill import Spill
-from pytest_concur._storage import PARTS_SUFFIX, ResultsFileWarning, parts_folder
+from pytest_concur._storing.files import PARTS_SUFFIX, ResultsFileWarning, parts_folder
+from pytest_concur._storing.spill import Spill
 
 ROUNDS = 3
 #: an experiment of many short items; each round leaves a file, so a test knows the progress
@@ -201,7 +201,7 @@ def test_a_running_sessions_parts_are_never_taken(tmp_path: Path) -> None:
     live = Spill(tmp_path, "20250101T000000-00aa11bb", flush_rows=1)
     live.add([fake_row("20250101T000000-00aa11bb", 0)])
     assert parts_folder(tmp_path, "20250101T000000-00aa11bb").is_dir()
-    from pytest_concur._spill import recover
+    from pytest_concur._storing.spill import recover
 
     assert recover(tmp_path) == []
     assert pytest_concur.load(tmp_path).empty  # nor read: its rows arrive when it ends

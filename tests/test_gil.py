@@ -13,8 +13,8 @@ from types import ModuleType
 import pytest
 from helpers import read_results
 
-from pytest_concur._environment import free_threaded_build
-from pytest_concur._gil import GilChange, GilWatch, enabled_before_session, is_extension
+from pytest_concur._measuring.environment import free_threaded_build
+from pytest_concur._measuring.gil import GilChange, GilWatch, enabled_before_session, is_extension
 
 
 def extension(name: str) -> ModuleType:

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_concur._measure import (
+from pytest_concur._measuring.process_tree import (
     Meter,
     ProcessSample,
     TreeSnapshot,

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from helpers import BUSY_SOURCE, read_results
 
-from pytest_concur._storage import ROUNDS_SCHEMA
+from pytest_concur._storing.files import ROUNDS_SCHEMA
 
 CONTRACT_COLUMNS = [
     "run_id", "started_at", "host", "python", "implementation", "free_threaded", "gil_enabled",
@@ -297,7 +297,7 @@ def test_bad_marker_is_a_clear_collection_error(
     result.stdout.fnmatch_lines(
         ["*ERROR collecting test_bad.py*", "test_bad.py::test_thing: " + message]
     )
-    assert "_spec.py" not in result.stdout.str()
+    assert "spec.py" not in result.stdout.str()
     assert "During handling" not in result.stdout.str()
 
 

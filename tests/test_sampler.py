@@ -13,8 +13,8 @@ from helpers import BUSY_SOURCE
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_concur._sampler import CoreSampler, CoreSamples, CoreSampling, read_cpu_ticks
-from pytest_concur._storage import CORES_SCHEMA
+from pytest_concur._measuring.sampler import CoreSampler, CoreSamples, CoreSampling, read_cpu_ticks
+from pytest_concur._storing.files import CORES_SCHEMA
 from pytest_concur._warnings import MeasurementWarning
 
 PROC_STAT = """cpu  100 0 50 800 10 0 5 0 0 0

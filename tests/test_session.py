@@ -18,14 +18,12 @@ import pyarrow.parquet as pq
 import pytest
 from faults_helpers import fake_row
 
-import pytest_concur._storage as storage
-from pytest_concur._environment import current_environment
-from pytest_concur._interrupt import Terminated, terminate_like_interrupt
-from pytest_concur._journal import Journal, JournalFolder
-from pytest_concur._session import ConcurSession
-from pytest_concur._settings import Settings
-from pytest_concur._spill import Spill, check_writable, recover, unwritable_reason
-from pytest_concur._storage import (
+import pytest_concur._storing.files as storage
+from pytest_concur._measuring.environment import current_environment
+from pytest_concur._running.interrupt import Terminated, terminate_like_interrupt
+from pytest_concur._running.session import ConcurSession
+from pytest_concur._running.settings import Settings
+from pytest_concur._storing.files import (
     OWNER_LOCK,
     final_path,
     owner_alive,
@@ -33,10 +31,12 @@ from pytest_concur._storage import (
     read_file,
     write_rows,
 )
-from pytest_concur._storage import part_files as stored_parts
+from pytest_concur._storing.files import part_files as stored_parts
+from pytest_concur._storing.journal import Journal, JournalFolder
+from pytest_concur._storing.spill import Spill, check_writable, recover, unwritable_reason
 
 RUN = "20260101T000000-feedf00d"
-SPILL = "pytest_concur._spill."  # where the writers are looked up, for monkeypatching
+SPILL = "pytest_concur._storing.spill."  # where the writers are looked up, for monkeypatching
 
 
 class FakeClock:
@@ -181,10 +181,10 @@ def test_a_disk_that_fills_mid_session_keeps_every_row(
 ) -> None:
     home, fallback = tmp_path / "results", tmp_path / "fallback"
     monkeypatch.setattr(
-        "pytest_concur._spill.write_part", refuse_under(home, storage.write_part, 1)
+        "pytest_concur._storing.spill.write_part", refuse_under(home, storage.write_part, 1)
     )
     monkeypatch.setattr(
-        "pytest_concur._spill.write_tables", refuse_under(home, storage.write_tables)
+        "pytest_concur._storing.spill.write_tables", refuse_under(home, storage.write_tables)
     )
     spill = Spill(home, RUN, fallback=fallback, flush_rows=2)
     for start in range(0, 7):
@@ -202,7 +202,7 @@ def test_when_nothing_can_be_written_the_parts_wait_for_the_next_session(
 ) -> None:
     home = tmp_path / "results"
     monkeypatch.setattr(
-        "pytest_concur._spill.write_tables", refuse_under(home, storage.write_tables)
+        "pytest_concur._storing.spill.write_tables", refuse_under(home, storage.write_tables)
     )
     spill = Spill(home, RUN, flush_rows=2)
     spill.add(rows(0, 3))

@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_concur._spec import START_METHODS, WORKLOADS, ExperimentSpec, SpecError, parse_spec
+from pytest_concur._running.spec import (
+    START_METHODS,
+    WORKLOADS,
+    ExperimentSpec,
+    SpecError,
+    parse_spec,
+)
 
 MODELS = ("serial", "threads", "processes", "asyncio")
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_concur import _stats
+from pytest_concur._stats import samples as _stats
 
 samples = st.lists(
     st.floats(min_value=1e-3, max_value=1e3, allow_nan=False), min_size=1, max_size=12

@@ -19,8 +19,8 @@ from helpers import BUSY_SOURCE
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_concur._storage import TASKS_SCHEMA
-from pytest_concur._timeline import TaskSpan, interpreter_id, now_ns, task_rows, traced
+from pytest_concur._measuring.spans import TaskSpan, interpreter_id, now_ns, task_rows, traced
+from pytest_concur._storing.files import TASKS_SCHEMA
 
 
 def busy(seconds: float) -> float:
@@ -125,7 +125,7 @@ def test_wrapper_overhead_is_small() -> None:
 def test_timeline_module_imports_no_pandas_or_numpy() -> None:
     """Workers and subinterpreters import it to unpickle tasks (numpy breaks the latter)."""
     code = (
-        "import sys, pytest_concur._timeline, pytest_concur.models;"
+        "import sys, pytest_concur._measuring.spans, pytest_concur.models;"
         "print(sorted(m for m in ('pandas', 'numpy', 'pyarrow', 'scipy') if m in sys.modules))"
     )
     out = subprocess.run(

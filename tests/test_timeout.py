@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from helpers import BUSY_SOURCE, NOTHING_LEFT_BEHIND_SOURCE
 
-from pytest_concur._timeout import (
+from pytest_concur._measuring.timeout import (
     Deadline,
     RoundTimeout,
     descendants,

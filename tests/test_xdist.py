@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from helpers import overlaps, read_results, windows
 
-from pytest_concur._xdist import (
+from pytest_concur._running.xdist import (
     LOCK_KEY,
     RUN_ID_KEY,
     STARTED_AT_KEY,
@@ -178,7 +178,7 @@ def test_allow_overlap_lets_workers_measure_together(pytester: pytest.Pytester) 
 HOLDER = """
 import sys, time
 from pathlib import Path
-from pytest_concur._xdist import MeasureLock
+from pytest_concur._running.xdist import MeasureLock
 
 with MeasureLock(Path(sys.argv[1])).hold():
     print("held", flush=True)
@@ -301,7 +301,10 @@ def test_only_named_local_interpreters_keep_their_own_sys_path() -> None:
 
 
 def _version_of(python: str) -> str:
-    probe = "from pytest_concur._environment import current_environment as e; print(e().python)"
+    probe = (
+        "from pytest_concur._measuring.environment import current_environment as e; "
+        "print(e().python)"
+    )
     done = subprocess.run([python, "-c", probe], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()

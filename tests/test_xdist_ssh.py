@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from helpers import overlaps, read_results, windows
 
-from pytest_concur._xdist import LOCK_KEY
+from pytest_concur._running.xdist import LOCK_KEY
 
 SSHD = "/usr/sbin/sshd"
 SSH = shutil.which("ssh")

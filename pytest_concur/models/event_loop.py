@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .._timeout import RoundTimeout
+from .._measuring.timeout import RoundTimeout
 from ._base import ModelOptions, is_coroutine_function
 
 _ABORT_WAIT_S = 1.0

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, runtime_checkable
 
-from ._stats import (
+from .._stats.samples import (
     ALPHA,
     median_ci,
     p_less,
@@ -320,7 +320,7 @@ class Verdict:
     experiment: str = ""
     claim: str = ""
     #: cores other processes kept busy during the experiment's rounds (median; NaN
-    #: without the per-core sampler) and whether that crowded the machine (_crowding.py)
+    #: without the per-core sampler) and whether that crowded the machine (_measuring/crowding.py)
     other_cores_busy: float = math.nan
     crowded: bool = False
 

@@ -7,10 +7,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, final
 
-from ._timeline import Span, TaskSpan, traced
-from ._timeout import RoundTimeout
-from .models import Model, ModelOptions, Pool
-from .models._base import abort_pool, executor_address, is_coroutine_function
+from .._measuring.spans import Span, TaskSpan, traced
+from .._measuring.timeout import RoundTimeout
+from ..models import Model, ModelOptions, Pool
+from ..models._base import abort_pool, executor_address, is_coroutine_function
 
 
 @dataclass(frozen=True, slots=True)

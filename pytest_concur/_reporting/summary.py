@@ -7,7 +7,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from ._crowding import Crowding, crowded, other_cores_busy
+from .._measuring.crowding import Crowding, crowded, other_cores_busy
 
 #: A variant is one model at one worker count for one experiment and parameter set.
 VARIANT_KEYS: Final = ["experiment", "params", "model", "workers"]

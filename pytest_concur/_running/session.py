@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from ._environment import Environment
-from ._gil import GilWatch
-from ._journal import Journal, JournalFolder
-from ._settings import Settings
-from ._spill import Spill, check_writable, fallback_folder, recover, unwritable_reason
-from ._storage import ROUNDS_SCHEMA, final_path
-from .models import Model
+from .._measuring.environment import Environment
+from .._measuring.gil import GilWatch
+from .._storing.files import ROUNDS_SCHEMA, final_path
+from .._storing.journal import Journal, JournalFolder
+from .._storing.spill import Spill, check_writable, fallback_folder, recover, unwritable_reason
+from ..models import Model
+from .settings import Settings
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 class ConcurSession:
     """Everything pytest-concur keeps for one pytest session (on config.stash, never global).
 
-    Rows are not kept here: they go to a :class:`~pytest_concur._spill.Spill` as they
+    Rows are not kept here: they go to a :class:`~pytest_concur._storing.spill.Spill` as they
     arrive, which holds a few thousand in memory and the rest on disk, so a session of
     any size stays small and an interrupted one loses nothing already measured.
     """
@@ -157,7 +157,7 @@ class ConcurSession:
         Read once after :meth:`save` and kept: the terminal report, claims and outputs
         all see the same rows. Each caller gets its own shallow copy to add columns to.
         """
-        from .analysis import load, rows_frame
+        from ..analysis import load, rows_frame
 
         if self._frame is None:
             if self._report_source is not None:

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
-from ._warnings import ResultsFileWarning as ResultsFileWarning
+from .._warnings import ResultsFileWarning as ResultsFileWarning
 
 SCHEMA_VERSION: Final = 1
 _META_VERSION: Final = b"pytest_concur.schema_version"

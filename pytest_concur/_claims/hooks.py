@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from ._claims import Verdict
-from ._rounds import Variant
-from ._session import ConcurSession
-from ._spec import SpecError, parse_spec
-from ._storage import VERDICTS_SCHEMA, write_rows
-from ._verdicts import ClaimSpec, evaluate_claims, refuted_claims, verdict_lines, verdict_rows
+from .._running.rounds import Variant
+from .._running.session import ConcurSession
+from .._running.spec import SpecError, parse_spec
+from .._storing.files import VERDICTS_SCHEMA, write_rows
+from .verdicts import ClaimSpec, evaluate_claims, refuted_claims, verdict_lines, verdict_rows
+from .vocabulary import Verdict
 
 
 def experiment_of(item: pytest.Item) -> str:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import final
 
-from ._environment import free_threaded_build, gil_enabled
+from .environment import free_threaded_build, gil_enabled
 
 
 def is_extension(module: object) -> bool:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ._spec import START_METHODS, WORKLOADS, ExperimentSpec
-from ._thresholds import Threshold, parse_thresholds
+from .._reporting.thresholds import Threshold, parse_thresholds
+from .spec import START_METHODS, WORKLOADS, ExperimentSpec
 
 DEFAULT_ROUNDS = 5
 DEFAULT_WARMUP = 1

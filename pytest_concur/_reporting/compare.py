@@ -13,8 +13,8 @@ from typing import Any, Final
 
 import pandas as pd
 
-from ._storage import expand_paths, table_kind
-from ._thresholds import Threshold
+from .._storing.files import expand_paths, table_kind
+from .thresholds import Threshold
 
 DEFAULT_ALPHA: Final = 0.05
 
@@ -101,8 +101,8 @@ def compare_frames(
     more than the threshold allows *and* whose rank test says slower (p < ``alpha``):
     noise alone does not fail a build, and neither does a significant but small change.
     """
-    from ._summary import VARIANT_KEYS
-    from .analysis import compare
+    from ..analysis import compare
+    from .summary import VARIANT_KEYS
 
     side = "_concur_side"
     both = pd.concat(
@@ -193,7 +193,7 @@ def comparison_rows(
     ``table`` has ``analysis.compare``'s columns; when it still holds the compared
     values (``baseline``/``candidate`` columns) a ``compared`` column names them.
     """
-    from ._report import _escape
+    from .terminal import _escape
 
     flagged = flagged or set()
     labelled = "baseline" in table.columns and "candidate" in table.columns

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any, Final
 
-from ._measure import children_of, has_children, read_proc, thread_ids
+from .process_tree import children_of, has_children, read_proc, thread_ids
 
 _KILL_WAIT_S: Final = 5.0
 # multiprocessing's session-wide helpers: killing them makes later pools warn or fail,

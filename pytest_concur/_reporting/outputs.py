@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from ._compare import (
+from .._running.session import ConcurSession
+from .._storing.files import final_path
+from .compare import (
     Comparison,
     compare_frames,
     comparison_notes,
@@ -19,9 +21,7 @@ from ._compare import (
     newest_run,
     resolve_source,
 )
-from ._session import ConcurSession
-from ._storage import final_path
-from ._tables import aligned
+from .tables import aligned
 
 
 class OutputHooks:
@@ -59,7 +59,7 @@ class OutputHooks:
     def _compare(self, session: pytest.Session, frame: object) -> None:
         import pandas as pd
 
-        from .analysis import load
+        from ..analysis import load
 
         settings = self._state.settings
         if frame is None or not isinstance(frame, pd.DataFrame) or frame.empty:
@@ -85,8 +85,8 @@ class OutputHooks:
     def _write_html(self, frame: object) -> None:
         import pandas as pd
 
-        from ._html import report_html
-        from .analysis import load_companion, load_verdicts
+        from ..analysis import load_companion, load_verdicts
+        from .html import report_html
 
         settings = self._state.settings
         assert settings.html is not None

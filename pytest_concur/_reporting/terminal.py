@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ._summary import summarize_rounds, warnings_for
+from .summary import summarize_rounds, warnings_for
 
 _HEADERS = (
     "model",

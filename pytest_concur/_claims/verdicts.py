@@ -12,7 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from ._claims import (
+from .._stats.samples import ALPHA
+from .vocabulary import (
     STATUSES,
     Status,
     Unsendable,
@@ -23,13 +24,12 @@ from ._claims import (
     encode,
     undecided,
 )
-from ._stats import ALPHA
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ._crowding import Crowding
-    from ._environment import Environment
+    from .._measuring.crowding import Crowding
+    from .._measuring.environment import Environment
 
 _LABEL: Final = {"confirmed": "CONFIRMED", "refuted": "REFUTED", "inconclusive": "INCONCLUSIVE"}
 
@@ -110,8 +110,8 @@ def evaluate_claims(rows: pd.DataFrame, claims: Iterable[ClaimSpec]) -> list[Ver
     workers on several Pythons each interpreter gets verdicts of its own.
     """
     # pandas comes with these: imported here, on the controller after the rounds
-    from ._crowding import crowding
-    from ._summary import measured_rounds
+    from .._measuring.crowding import crowding
+    from .._reporting.summary import measured_rounds
 
     verdicts: list[Verdict] = []
     for spec in sorted(claims, key=lambda claim: claim.experiment):

@@ -8,11 +8,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._runner import RoundCosts
-from ._sampler import CoreSamples, CoreSampling
-from ._timeline import TaskSpan, task_rows
-from ._timeout import Deadline, descendants, kill_new_descendants
-from ._warnings import MeasurementWarning
+from .._running.fixture import RoundCosts
+from .._warnings import MeasurementWarning
+from .sampler import CoreSamples, CoreSampling
+from .spans import TaskSpan, task_rows
+from .timeout import Deadline, descendants, kill_new_descendants
 
 
 @dataclass(slots=True)

@@ -15,9 +15,9 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from ._amdahl import fit_amdahl
-from ._compare import records
-from ._svg import (
+from .._stats.amdahl import fit_amdahl
+from .compare import records
+from .svg import (
     PALETTE,
     Bar,
     Cell,
@@ -208,7 +208,7 @@ def report_html(
     generated: datetime | None = None,
 ) -> str:
     """The whole report page as one string of HTML."""
-    from .analysis import natural_key, summarize
+    from ..analysis import natural_key, summarize
 
     pythons = (
         sorted((str(v) for v in rounds["python"].dropna().unique()), key=natural_key)
@@ -369,7 +369,7 @@ def _generic_table(frame: pd.DataFrame) -> str:
 
 
 def _versions(context: _Context) -> str:
-    from .analysis import compare
+    from ..analysis import compare
 
     labels = context.labels
     parts = [
@@ -610,7 +610,7 @@ def _summary_table(context: _Context, group: pd.DataFrame) -> str:
     ]
     rows: list[list[str]] = []
     notes: list[str] = []
-    from ._summary import warnings_for
+    from .summary import warnings_for
 
     models = [str(m) for m in dict.fromkeys(group["model"].astype(str))]
     for _, line in group.iterrows():
@@ -844,7 +844,7 @@ def _task_lanes(
 
 
 def _lane_order(name: str) -> tuple[Any, ...]:
-    from .analysis import natural_key
+    from ..analysis import natural_key
 
     return natural_key(name)
 

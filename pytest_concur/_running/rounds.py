@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ._environment import Environment, gil_enabled
-from ._measure import Meter, Usage
-from ._runner import Concur, RoundCosts
-from ._sampler import CoreSampling
-from ._timeline import now_ns
-from ._watch import RoundWatch
+from .._measuring.environment import Environment, gil_enabled
+from .._measuring.process_tree import Meter, Usage
+from .._measuring.sampler import CoreSampling
+from .._measuring.spans import now_ns
+from .._measuring.watch import RoundWatch
+from .fixture import Concur, RoundCosts
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ from typing import Any, Final, final
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ._storage import (
+from .files import (
     OWNER_LOCK,
     PART_SUFFIX,
     PARTS_SUFFIX,

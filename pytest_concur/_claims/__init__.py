@@ -1,0 +1,1 @@
+"""Claims: the expectation vocabulary, judging claims over a session's rows, verdict rows."""

@@ -1,0 +1,3 @@
+"""Measuring one round: process-tree CPU accounting, the core sampler, task spans, time limits,
+environment and GIL state.
+"""

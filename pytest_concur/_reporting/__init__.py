@@ -1,0 +1,1 @@
+"""Reporting: summary rows, number formatting, and the terminal, CLI and HTML renderers."""

@@ -1,0 +1,3 @@
+"""Statistics shared by claims, analysis and reports: median intervals, rank tests, scaling
+fits.
+"""

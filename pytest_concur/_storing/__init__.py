@@ -1,0 +1,3 @@
+"""Storing rows: the Parquet schemas, atomic files, spilling to part files, worker journals and
+recovery.
+"""
