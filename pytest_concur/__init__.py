@@ -11,6 +11,7 @@ from ._warnings import ConcurWarning, GilStateWarning, MeasurementWarning, Resul
 from .models import WorkerDiedError
 
 if TYPE_CHECKING:
+    from ._advice.frames import diagnose, recommend, scaling
     from ._claims.vocabulary import (
         ClaimError,
         Select,
@@ -37,6 +38,7 @@ _LAZY = {
         ("amdahl", "compare", "efficiency", "load", "load_verdicts", "speedup", "summarize"),
         "analysis",
     ),
+    **dict.fromkeys(("diagnose", "recommend", "scaling"), "_advice.frames"),
     **dict.fromkeys(
         ("ClaimError", "Select", "Verdict", "bounded", "cores_used", "faster", "not_faster",
          "not_smaller", "similar", "smaller", "speeds_up", "utilization", "variant"),
@@ -71,12 +73,15 @@ __all__ = [
     "bounded",
     "compare",
     "cores_used",
+    "diagnose",
     "efficiency",
     "faster",
     "load",
     "load_verdicts",
     "not_faster",
     "not_smaller",
+    "recommend",
+    "scaling",
     "similar",
     "smaller",
     "speeds_up",

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from ._advice.hooks import AdviceHooks
 from ._claims.hooks import ClaimHooks
 from ._measuring.environment import current_environment
 from ._measuring.gil import enabled_before_session
@@ -80,6 +81,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(_SessionHooks(state, worker=is_worker(config)), "concur-session")
     # claims: carried on reports, judged at session end over all rows (docs/claims.md)
     config.pluginmanager.register(ClaimHooks(state, worker=is_worker(config)), "concur-claims")
+    # recommendations: stored beside the rounds, shown after the report (docs/decisions.md)
+    config.pluginmanager.register(AdviceHooks(state, worker=is_worker(config)), "concur-advice")
     if not is_worker(config) and (settings.compare is not None or settings.html is not None):
         from ._reporting.outputs import OutputHooks  # comparison and HTML page, only when asked for
 

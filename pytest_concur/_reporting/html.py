@@ -228,6 +228,9 @@ def report_html(
     )
     sections: list[tuple[str, str, str]] = []  # (anchor, nav label, html)
     sections.append(("claims", "Claims and verdicts", _claims(verdicts)))
+    from .._advice.lines import decisions_html  # the variant to use, why (docs/decisions.md)
+
+    sections.append(("decisions", "Decisions", decisions_html(rounds, tasks)))
     if len(pythons) > 1:
         sections.append(("versions", "Across Python versions", _versions(context)))
     if summary.empty:

@@ -1,0 +1,71 @@
+"""The diagnosis vocabulary and every threshold behind it, in one place (docs/decisions.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+#: The codes a diagnosis may carry, in the order they are reported.
+CODES: Final[Mapping[str, str]] = {
+    "gil_bound": "threads computing on a GIL build hold about one core",
+    "startup_bound": "pool start-up is a large share of the round",
+    "transfer_bound": "moving arguments and results to and from workers dominates",
+    "imbalanced": "workers sat idle while one still worked",
+    "oversubscribed": "more CPU-bound workers than usable CPUs, with no gain over fewer",
+    "loop_blocked": "a blocking call on the event loop made the coroutines run one after another",
+    "crowded": "other processes held the CPUs",
+    "scales": "close to linear in the workers",
+}
+
+#: Models whose workers are threads of the measuring process (the GIL serialises them).
+THREAD_MODELS: Final = frozenset({"threads"})
+#: Models that pickle arguments and results across processes (transfer is measured there).
+PROCESS_MODELS: Final = frozenset({"processes", "asyncio-processes"})
+#: Models whose tasks are coroutines on an event loop.
+LOOP_MODELS: Final = frozenset({"asyncio", "asyncio-processes"})
+
+# gil_bound: a thread variant with 2+ workers on a GIL build whose process tree keeps
+# between GIL_CORES_LOW and GIL_CORES_HIGH cores busy (median): computing, but on one core.
+GIL_CORES_LOW: Final = 0.75
+GIL_CORES_HIGH: Final = 1.25
+
+#: startup_bound: median start-up seconds at least this share of the median round.
+STARTUP_SHARE: Final = 0.25
+
+#: transfer_bound: median serialisation seconds at least this share of the round's CPU
+#: seconds (serialisation is CPU work in the parent and the workers).
+TRANSFER_SHARE: Final = 0.25
+
+#: imbalanced: median over the rounds of the mean share of a map call's span that a
+#: worker sat idle after its last task while another still worked.
+IDLE_SHARE: Final = 0.25
+
+#: oversubscribed: the slower-or-equal variant has more workers than usable CPUs, and a
+#: variant of the same model with at most usable-CPU workers is not significantly slower;
+#: only for work that computes (median cores used per worker at least this).
+BUSY_PER_WORKER: Final = 0.5
+
+# loop_blocked: an event-loop variant whose tasks overlapped at most LOOP_OVERLAP on
+# average (1.0 = strictly one after another) although 2+ tasks ran per loop; without
+# task spans: no faster than serial (speedup below LOOP_SPEEDUP) while waiting
+# (cores used below LOOP_CORES).
+LOOP_OVERLAP: Final = 1.2
+LOOP_SPEEDUP: Final = 1.2
+LOOP_CORES: Final = 0.5
+
+#: scales: speedup over serial divided by workers (efficiency) at least this.
+SCALES_EFFICIENCY: Final = 0.8
+
+# workload marker against the signals: cpu work that leaves the process tree mostly idle
+# (serial cores used below CPU_MARKER_CORES), or io work that keeps a core busy
+# (serial cores used above IO_MARKER_CORES).
+CPU_MARKER_CORES: Final = 0.5
+IO_MARKER_CORES: Final = 0.8
+
+# the tie-breaker: variants not significantly slower than the fastest are compared on CPU
+# seconds, then peak memory, then start-up; two values within COST_TOLERANCE of each
+# other (relative) count as equal and the next cost decides.
+COST_TOLERANCE: Final = 0.10
+
+# scaling: more workers "stop paying" where doubling them adds less than this (relative).
+DOUBLING_GAIN: Final = 0.10

@@ -1,0 +1,55 @@
+"""The decisions as the reports show them: terminal lines and an HTML section (pure)."""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+
+from .frames import recommendations, scaling
+
+TITLE = "decisions"
+
+
+def _escape(value: str) -> str:
+    """Control characters from test ids and errors must not drive the terminal."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in value)
+
+
+def _title(experiment: str, params: str) -> str:
+    return experiment + (f" [{params}]" if params else "")
+
+
+def decision_lines(rows: pd.DataFrame, tasks: pd.DataFrame | None = None) -> list[str]:
+    """One line per experiment and parameter set, then one per fitted scaling law."""
+    if rows.empty:
+        return []
+    out = [f"{TITLE} (docs/decisions.md):"]
+    for rec in recommendations(rows, tasks):
+        out.append(f"  {_escape(_title(rec.experiment, rec.params))}: {_escape(rec.reason)}")
+    fits = scaling(rows)
+    for _, fit in fits.iterrows():
+        title = _title(str(fit["experiment"]), str(fit["params"]))
+        out.append(f"  {_escape(title)}: scaling: {_escape(str(fit['text']))}")
+    return out
+
+
+def decisions_html(rows: pd.DataFrame, tasks: pd.DataFrame | None = None) -> str:
+    """A card listing each recommendation and scaling fit, for the HTML page."""
+    if rows.empty:
+        return ""
+    items = [
+        f"<li><b>{html.escape(_title(r.experiment, r.params))}</b>: {html.escape(r.reason)}</li>"
+        for r in recommendations(rows, tasks)
+    ]
+    fits = scaling(rows)
+    items.extend(
+        f"<li><b>{html.escape(_title(str(f['experiment']), str(f['params'])))}</b>: scaling: "
+        f"{html.escape(str(f['text']))}</li>"
+        for _, f in fits.iterrows()
+    )
+    return (
+        '<section class="card"><h2>Decisions</h2><p class="sub">The variant to use per '
+        "experiment, why the others lose, and what more workers would give "
+        "(docs/decisions.md).</p><ul>" + "".join(items) + "</ul></section>"
+    )
