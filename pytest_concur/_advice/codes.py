@@ -24,10 +24,13 @@ PROCESS_MODELS: Final = frozenset({"processes", "asyncio-processes"})
 #: Models whose tasks are coroutines on an event loop.
 LOOP_MODELS: Final = frozenset({"asyncio", "asyncio-processes"})
 
-# gil_bound: a thread variant with 2+ workers on a GIL build whose process tree keeps
-# between GIL_CORES_LOW and GIL_CORES_HIGH cores busy (median): computing, but on one core.
+# gil_bound: a thread variant with 2+ workers on a GIL build whose process tree keeps at
+# least GIL_CORES_LOW times the serial variant's cores busy (1 core without serial) and at
+# most GIL_CORES_HIGH cores (medians): computing, but on one core. Serial must compute
+# (COMPUTING_CORES); comparing with serial keeps the code when other processes crowd both.
 GIL_CORES_LOW: Final = 0.75
 GIL_CORES_HIGH: Final = 1.25
+COMPUTING_CORES: Final = 0.4
 
 #: startup_bound: median start-up seconds at least this share of the median round.
 STARTUP_SHARE: Final = 0.25

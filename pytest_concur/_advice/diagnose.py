@@ -50,11 +50,14 @@ def _findings(
         return []
     found: dict[str, str] = {}
     wall = v.wall_s
+    # as busy as one computing thread (serial's cores where it ran: crowding lowers both)
+    one_thread = serial.cores_used if serial is not None else 1.0
     if (
         v.model in c.THREAD_MODELS
         and v.workers >= 2
         and v.gil_enabled is True
-        and c.GIL_CORES_LOW <= v.cores_used <= c.GIL_CORES_HIGH
+        and one_thread >= c.COMPUTING_CORES
+        and c.GIL_CORES_LOW * one_thread <= v.cores_used <= c.GIL_CORES_HIGH
     ):
         found["gil_bound"] = f"{v.cores_used:.2f} of {v.workers} cores"
     if v.startup_s / wall >= c.STARTUP_SHARE:

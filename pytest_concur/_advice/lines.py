@@ -25,10 +25,15 @@ def decision_lines(rows: pd.DataFrame, tasks: pd.DataFrame | None = None) -> lis
     if rows.empty:
         return []
     out = [f"{TITLE} (docs/decisions.md):"]
+    best: set[tuple[str, str, str]] = set()
     for rec in recommendations(rows, tasks):
         out.append(f"  {_escape(_title(rec.experiment, rec.params))}: {_escape(rec.reason)}")
+        if rec.best is not None:
+            best.add((rec.experiment, rec.params, rec.best.rsplit("-", 1)[0]))
     fits = scaling(rows)
-    for _, fit in fits.iterrows():
+    for _, fit in fits.iterrows():  # the terminal shows the recommended model's fit only
+        if (str(fit["experiment"]), str(fit["params"]), str(fit["model"])) not in best:
+            continue
         title = _title(str(fit["experiment"]), str(fit["params"]))
         out.append(f"  {_escape(title)}: scaling: {_escape(str(fit['text']))}")
     return out

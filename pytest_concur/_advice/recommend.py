@@ -99,8 +99,14 @@ def recommend_group(
         f"{d.variant.label} is {code}: {why}"
         for d in diagnoses
         for code, why in d.findings
-        if code != "scales" and d.variant.rounds
+        if code not in ("scales", "crowded") and d.variant.rounds
     ]
+    crowded = [d.variant for d in diagnoses if "crowded" in d.codes]
+    if crowded:
+        whys.append(
+            f"crowded: {', '.join(v.label for v in crowded)} shared the CPUs with other "
+            f"processes (numbers may move on a quiet machine)"
+        )
     return Recommendation(
         experiment=first.experiment,
         params=first.params,
@@ -165,7 +171,7 @@ def _workload_mismatch(group: Sequence[VariantSignals]) -> str | None:
     if not ran:
         return None
     base = min(ran, key=lambda v: (v.model != "serial", v.workers))
-    if base.workers != 1:
+    if base.workers != 1 or base.crowding.crowded:  # crowding lowers cores used: no witness
         return None
     if base.workload == "cpu" and base.cores_used < c.CPU_MARKER_CORES:
         return (

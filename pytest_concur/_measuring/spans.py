@@ -147,10 +147,24 @@ class TaskSpan:
     end_ns: int
     cpu_ns: int
     suspensions: int | None
+    #: bytes of the pickled argument and result, and ns spent pickling them (process
+    #: models, docs/decisions.md); None where the task did not cross processes
+    transfer_bytes: int | None = None
+    transfer_ns: int | None = None
+
+    @property
+    def transfer(self) -> tuple[int, int] | None:
+        """(bytes, ns) of pickling, or None where the task did not cross processes."""
+        if self.transfer_bytes is None or self.transfer_ns is None:
+            return None
+        return self.transfer_bytes, self.transfer_ns
 
     @classmethod
-    def from_span(cls, map_index: int, span: Span) -> TaskSpan:
-        return cls(map_index, *span)
+    def from_span(
+        cls, map_index: int, span: Span, transfer: tuple[int, int] | None = None
+    ) -> TaskSpan:
+        size, ns = transfer if transfer is not None else (None, None)
+        return cls(map_index, *span, transfer_bytes=size, transfer_ns=ns)
 
 
 def task_rows(
@@ -175,6 +189,8 @@ def task_rows(
             wall_s=(span.end_ns - span.start_ns) / 1e9,
             cpu_s=span.cpu_ns / 1e9,
             suspensions=span.suspensions,
+            transfer_bytes=span.transfer_bytes,
+            transfer_s=None if span.transfer_ns is None else span.transfer_ns / 1e9,
         )
         rows.append(row)
     return rows

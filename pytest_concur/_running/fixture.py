@@ -9,6 +9,7 @@ from typing import Any, final
 
 from .._measuring.spans import Span, TaskSpan, traced
 from .._measuring.timeout import RoundTimeout
+from .._measuring.transfer import pack, shipped, unpack
 from ..models import Model, ModelOptions, Pool
 from ..models._base import abort_pool, executor_address, is_coroutine_function
 
@@ -45,8 +46,9 @@ class Concur:
         self._pool: Pool | None = None
         self._startup_s = 0.0
         self._trace = trace
-        # (map index, span) as they came back; made into TaskSpans outside the timed window
-        self._spans: list[tuple[int, Span]] = []
+        # (map index, span, transfer) as they came back; made into TaskSpans outside the
+        # timed window; transfer is (bytes, ns) for models that pickle tasks, else None
+        self._spans: list[tuple[int, Span, tuple[int, int] | None]] = []
         self._maps = 0
         self._not_measured: tuple[int, ...] = ()
 
@@ -92,12 +94,18 @@ class Concur:
         if not self._trace:
             return self._pool.map(fn, items)
         # each task reports where and when it ran along with its value (docs/timelines.md)
-        outcomes = self._pool.map(traced(fn, is_coroutine_function(fn)), enumerate(items))
+        coroutine = is_coroutine_function(fn)
+        task = traced(fn, coroutine)
         map_index, self._maps = self._maps, self._maps + 1
         values: list[Any] = []
-        for value, span in outcomes:
+        if getattr(self._model, "pickles_tasks", False):
+            for value, span, transfer in shipped_map(self._pool, task, coroutine, items):
+                values.append(value)
+                self._spans.append((map_index, span, transfer))
+            return values
+        for value, span in self._pool.map(task, enumerate(items)):
             values.append(value)
-            self._spans.append((map_index, span))
+            self._spans.append((map_index, span, None))
         return values
 
     def _end_round(self, *, abort: bool = False) -> RoundCosts:
@@ -138,7 +146,22 @@ class Concur:
     def _take_spans(self) -> list[TaskSpan]:
         """The task spans recorded since the last call (one round's), handed over once."""
         spans, self._spans = self._spans, []
-        return [TaskSpan.from_span(map_index, span) for map_index, span in spans]
+        return [TaskSpan.from_span(index, span, transfer) for index, span, transfer in spans]
 
     def __repr__(self) -> str:
         return f"<Concur model={self.model!r} workers={self.workers}>"
+
+
+def shipped_map(
+    pool: Pool, task: Callable[[Any], Any], coroutine: bool, items: Iterable[Any]
+) -> list[tuple[Any, Span, tuple[int, int]]]:
+    """``task`` over ``items`` with each argument and result pickled here and timed
+    (docs/decisions.md, transfer_bound): (value, span, (bytes, ns)) per task."""
+    payloads, packing_ns = pack(enumerate(items))
+    replies = pool.map(shipped(task, coroutine), payloads)
+    share = packing_ns // max(1, len(payloads))  # the parent's pickling, spread evenly
+    out: list[tuple[Any, Span, tuple[int, int]]] = []
+    for payload, reply in zip(payloads, replies, strict=True):
+        (value, span), size, ns = unpack(reply)
+        out.append((value, span, (len(payload) + size, ns + share)))
+    return out

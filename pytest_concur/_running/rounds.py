@@ -16,6 +16,7 @@ from .._measuring.environment import Environment, gil_enabled
 from .._measuring.process_tree import Meter, Usage
 from .._measuring.sampler import CoreSampling
 from .._measuring.spans import now_ns
+from .._measuring.transfer import round_columns
 from .._measuring.watch import RoundWatch
 from .fixture import Concur, RoundCosts
 
@@ -141,6 +142,7 @@ def run_rounds(
             row.update(
                 watch.columns(samples, tasks=len(spans) if runner._trace else None, costs=costs)
             )
+            row.update(round_columns(span.transfer for span in spans))
             on_round(row)
             if on_timeline is not None:
                 keys = {"run_id": row["run_id"], "test_id": facts.test_id, "round": index,

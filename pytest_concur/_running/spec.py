@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from .sweep import auto_workers
+
 #: Workload types an experiment can be tagged with; each is also a pytest marker.
 WORKLOADS: Final[Mapping[str, str]] = {
     "cpu": "CPU-bound work: computation that keeps a core busy",
@@ -133,7 +135,10 @@ def parse_spec(
         if model not in models:
             models.append(model)
 
-    workers_raw = _as_list("workers", kwargs.get("workers", [1]))
+    workers_value = kwargs.get("workers", [1])
+    # "auto": 1, 2, 4, ... up to the usable CPUs (4x for io), see _running/sweep.py
+    auto = workers_value == "auto"
+    workers_raw = list(auto_workers(workload)) if auto else _as_list("workers", workers_value)
     workers: list[int] = []
     for count in workers_raw:
         value = _positive_int("workers", count)

@@ -95,6 +95,10 @@ ROUNDS_SCHEMA: Final = pa.schema(
         ("sampler_cpu_s", pa.float64()),
         # rows this round has in the tasks table; null: task spans off
         ("tasks", pa.int64()),
+        # pickled bytes and pickling seconds of the round's tasks (process models with task
+        # spans on; docs/decisions.md); null: no task crossed processes
+        ("transfer_bytes", pa.int64()),
+        ("transfer_s", pa.float64()),
         ("outcome", _STRING),
         ("error", _STRING),
         ("session_complete", pa.bool_()),
@@ -123,6 +127,8 @@ TASKS_SCHEMA: Final = pa.schema(
         ("wall_s", pa.float64()),
         ("cpu_s", pa.float64()),
         ("suspensions", pa.int64()),
+        ("transfer_bytes", pa.int64()),
+        ("transfer_s", pa.float64()),
     ],
     metadata={_META_VERSION: str(SCHEMA_VERSION).encode(), _META_TABLE: b"tasks"},
 )

@@ -161,6 +161,8 @@ class _LoopProcesses:
 
 class AsyncioProcessesModel:
     name = "asyncio-processes"
+    #: tasks cross processes as pickles: the runner measures that (transfer_bytes)
+    pickles_tasks = True
     summary = "one event loop per worker process: coroutines on several cores"
 
     def unavailable(self) -> str | None:

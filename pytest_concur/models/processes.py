@@ -87,6 +87,8 @@ class _ProcessPool:
 
 class ProcessesModel:
     name = "processes"
+    #: tasks cross processes as pickles: the runner measures that (transfer_bytes)
+    pickles_tasks = True
     summary = "a pool of worker processes: parallel CPU work on any interpreter; pays start-up"
 
     def unavailable(self) -> str | None:
