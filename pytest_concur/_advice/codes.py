@@ -26,11 +26,15 @@ LOOP_MODELS: Final = frozenset({"asyncio", "asyncio-processes"})
 
 # gil_bound: a thread variant with 2+ workers on a GIL build whose process tree keeps at
 # least GIL_CORES_LOW times the serial variant's cores busy (1 core without serial) and at
-# most GIL_CORES_HIGH cores (medians): computing, but on one core. Serial must compute
-# (COMPUTING_CORES); comparing with serial keeps the code when other processes crowd both.
+# most GIL_CORES_HIGH cores (medians): computing, but on one core. Serial must compute: use
+# at least COMPUTING_CORES of the CPU other processes left it (the sampler's witness; a
+# whole CPU without it). Comparing with serial keeps the code when others crowd both.
 GIL_CORES_LOW: Final = 0.75
 GIL_CORES_HIGH: Final = 1.25
 COMPUTING_CORES: Final = 0.4
+#: The fewest CPUs counted as left free by other processes: on a machine they fill, what
+#: is left cannot be told from sampling noise, and waiting work must not look busy.
+FREE_FLOOR: Final = 0.25
 
 #: startup_bound: median start-up seconds at least this share of the median round.
 STARTUP_SHARE: Final = 0.25
@@ -42,10 +46,12 @@ TRANSFER_SHARE: Final = 0.25
 #: imbalanced: median over the rounds of the mean share of a map call's span that a
 #: worker sat idle after its last task while another still worked.
 IDLE_SHARE: Final = 0.25
+#: ... over map calls that lasted at least this long (shorter ones are timer noise).
+MIN_MAP_S: Final = 0.005
 
-#: oversubscribed: the slower-or-equal variant has more workers than usable CPUs, and a
-#: variant of the same model with at most usable-CPU workers is not significantly slower;
-#: only for work that computes (median cores used per worker at least this).
+#: oversubscribed: the variant has more workers than usable CPUs, it is not significantly
+#: faster than a variant of the same model with at most usable-CPU workers, and it
+#: computes: cores used at least this share of min(workers, CPUs others left free).
 BUSY_PER_WORKER: Final = 0.5
 
 # loop_blocked: an event-loop variant whose tasks overlapped at most LOOP_OVERLAP on

@@ -56,7 +56,7 @@ def _findings(
         v.model in c.THREAD_MODELS
         and v.workers >= 2
         and v.gil_enabled is True
-        and one_thread >= c.COMPUTING_CORES
+        and (serial is None or _computes(serial))
         and c.GIL_CORES_LOW * one_thread <= v.cores_used <= c.GIL_CORES_HIGH
     ):
         found["gil_bound"] = f"{v.cores_used:.2f} of {v.workers} cores"
@@ -69,7 +69,7 @@ def _findings(
             f"pickling {_bytes(v.transfer_bytes)} took {v.transfer_s * 1e3:.1f} ms, "
             f"{v.transfer_s / v.cpu_s:.0%} of the round's CPU time"
         )
-    if v.idle_share >= c.IDLE_SHARE:
+    if v.idle_share >= c.IDLE_SHARE:  # from map calls of at least MIN_MAP_S only
         found["imbalanced"] = f"workers sat idle {v.idle_share:.0%} of each map while one worked"
     fewer = _not_slower_with_fewer(v, group)
     if fewer is not None:
@@ -91,11 +91,24 @@ def _findings(
     return [(code, found[code]) for code in c.CODES if code in found]
 
 
+def _free_cpus(v: VariantSignals) -> float:
+    """CPUs other processes left this variant (the sampler's witness), at least FREE_FLOOR."""
+    others = v.crowding.other_cores
+    if math.isnan(others):
+        return float(v.usable_cpus)
+    return min(float(v.usable_cpus), max(v.usable_cpus - others, c.FREE_FLOOR))
+
+
+def _computes(v: VariantSignals) -> bool:
+    """Whether a one-worker variant kept busy the share of a CPU other processes left it."""
+    return v.cores_used >= c.COMPUTING_CORES * min(1.0, _free_cpus(v))
+
+
 def _not_slower_with_fewer(
     v: VariantSignals, group: Sequence[VariantSignals]
 ) -> VariantSignals | None:
     """A variant of the same model with at most usable-CPU workers that ``v`` does not beat."""
-    computing = v.cores_used >= c.BUSY_PER_WORKER * min(v.workers, v.usable_cpus)
+    computing = v.cores_used >= c.BUSY_PER_WORKER * min(v.workers, _free_cpus(v))
     if v.workers <= v.usable_cpus or not computing:
         return None
     for other in group:

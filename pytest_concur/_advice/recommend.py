@@ -91,7 +91,7 @@ def recommend_group(
         )
     else:
         head += f"{margin:.2f}x faster than {runner_up.label}"
-    if serial is not None and best is not serial and (tie or runner_up is not serial):
+    if serial is not None and best is not serial and runner_up is not serial:
         head += f", {speedup:.2f}x than serial"
     if serial is not None and best is not serial:
         head += f" (interval {low:.2f}-{high:.2f}x)"

@@ -15,6 +15,7 @@ from typing import cast
 import pandas as pd
 
 from .._measuring.crowding import Crowding, crowding
+from .codes import MIN_MAP_S
 
 _KEYS = ["experiment", "params", "model", "workers"]
 
@@ -187,5 +188,5 @@ def _idle_share(call: pd.DataFrame) -> Iterator[float]:
     """The mean share of one map call's span its workers sat idle after their last task."""
     workers = call.groupby(["pid", "thread_id"], sort=False)["end_s"].max()
     span = float(call["end_s"].max() - call["start_s"].min())
-    if len(workers) >= 2 and span > 0:
+    if len(workers) >= 2 and span >= MIN_MAP_S:
         yield float((workers.max() - workers).mean() / span)

@@ -1,0 +1,235 @@
+"""Each diagnosis code shown by a tiny experiment built to show it, and absent from one built
+not to; the recommendations stored beside the rounds and printed after the report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+import pytest_concur as pc
+
+SHOWS = """
+import asyncio, time
+import pytest
+
+def spin(n):
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+def nap(seconds):
+    time.sleep(seconds)
+    return seconds
+
+def small(x):
+    return x
+
+def big(n):
+    return b"x" * n
+
+async def blocking(seconds):
+    time.sleep(seconds)  # a blocking call on the loop
+
+async def awaiting(seconds):
+    await asyncio.sleep(seconds)
+
+@pytest.mark.concur(workload="cpu", models=["serial", "threads"], workers=[2], rounds=3,
+                    warmup=0)
+def test_spin(concur):
+    concur.map(spin, [150_000] * 4)
+
+@pytest.mark.concur(workload="io", models=["serial", "threads"], workers=[2], rounds=3, warmup=0)
+def test_even_naps(concur):
+    concur.map(nap, [0.06, 0.06])
+
+@pytest.mark.concur(workload="io", models=["threads"], workers=[2], rounds=3, warmup=0)
+def test_uneven_naps(concur):
+    concur.map(nap, [0.01, 0.15])
+
+@pytest.mark.concur(workload="cpu", models=["serial", "processes"], workers=[2], rounds=3,
+                    warmup=0)
+def test_tiny_tasks(concur):
+    concur.map(small, [1, 2])
+
+@pytest.mark.concur(workload="io", models=["serial", "processes"], workers=[2], rounds=3,
+                    warmup=0)
+def test_long_naps(concur):
+    concur.map(nap, [0.3, 0.3])
+
+@pytest.mark.concur(workload="cpu", models=["serial", "processes"], workers=[2], rounds=3,
+                    warmup=0)
+def test_big_results(concur):
+    concur.map(big, [10_000_000] * 4)
+
+@pytest.mark.concur(workload="io", models=["serial", "asyncio"], workers=[4], rounds=3,
+                    warmup=0)
+def test_blocking_loop(concur):
+    concur.map(blocking, [0.02] * 4)
+
+@pytest.mark.concur(workload="io", models=["serial", "asyncio"], workers=[4], rounds=3,
+                    warmup=0)
+def test_awaiting_loop(concur):
+    concur.map(awaiting, [0.02] * 4)
+"""
+
+
+def _read(pytester: pytest.Pytester, kind: str, folder: str = "results") -> pd.DataFrame:
+    """A table the session wrote, as plain values (pytester drops modules between runs)."""
+    (path,) = [
+        path
+        for path in Path(pytester.path, folder).glob("*.parquet")
+        if (pq.read_schema(path).metadata or {}).get(b"pytest_concur.table") == kind.encode()
+    ]
+    return pd.DataFrame(pq.read_table(path).to_pydict())
+
+
+def _codes(diagnosis: pd.DataFrame, experiment: str, variant: str) -> list[str]:
+    (codes,) = diagnosis.loc[
+        diagnosis["experiment"].str.endswith(experiment) & (diagnosis["variant"] == variant),
+        "codes",
+    ]
+    return list(codes)
+
+
+def test_codes_end_to_end(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_exp=SHOWS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--concur-report")
+    result.assert_outcomes(passed=15)
+    rounds, tasks = _read(pytester, "rounds"), _read(pytester, "tasks")
+    found = pc.diagnose(rounds, tasks)
+
+    assert "gil_bound" in _codes(found, "test_spin", "threads-2")
+    assert "gil_bound" not in _codes(found, "test_even_naps", "threads-2")
+    assert "scales" in _codes(found, "test_even_naps", "threads-2")
+    assert "scales" not in _codes(found, "test_spin", "threads-2")
+    assert "imbalanced" in _codes(found, "test_uneven_naps", "threads-2")
+    assert "imbalanced" not in _codes(found, "test_even_naps", "threads-2")
+    assert "startup_bound" in _codes(found, "test_tiny_tasks", "processes-2")
+    assert "startup_bound" not in _codes(found, "test_long_naps", "processes-2")
+    assert "transfer_bound" in _codes(found, "test_big_results", "processes-2")
+    assert "transfer_bound" not in _codes(found, "test_long_naps", "processes-2")
+    assert "loop_blocked" in _codes(found, "test_blocking_loop", "asyncio-4")
+    assert "loop_blocked" not in _codes(found, "test_awaiting_loop", "asyncio-4")
+
+    # transfer is measured per task and per round for process models only
+    processes = rounds[(rounds["model"] == "processes") & rounds["test_id"].str.contains("big")]
+    assert (processes["transfer_bytes"] > 4 * 10_000_000).all()
+    assert (processes["transfer_s"] > 0).all()
+    assert rounds.loc[rounds["model"] == "threads", "transfer_bytes"].isna().all()
+    shipped = tasks[tasks["model"] == "processes"]
+    assert (shipped["transfer_bytes"] > 0).all()
+    assert tasks.loc[tasks["model"] == "threads", "transfer_s"].isna().all()
+
+    # stored beside the rounds, and printed after the report
+    stored = _read(pytester, "recommendations")
+    assert len(stored) == 8
+    by_experiment = stored.set_index(stored["experiment"].str.split("::").str[-1])
+    assert by_experiment.loc["test_even_naps", "best"] == "threads-2"
+    uneven = by_experiment.loc["test_uneven_naps"].to_dict()
+    assert pd.isna(uneven["best"])  # one variant only
+    assert list(uneven["problems"]) == ["one_variant"]
+    result.stdout.fnmatch_lines(
+        [
+            "*pytest-concur decisions*",
+            "*test_spin: *threads-2 is gil_bound: * of 2 cores*",
+            "*test_even_naps: use threads-2: *x faster than serial*",
+        ]
+    )
+
+
+ONE_CPU = """
+import os
+os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one usable CPU
+"""
+
+ONE_CPU_EXPERIMENTS = """
+import time
+import pytest
+
+def spin(n):
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+def nap(seconds):
+    time.sleep(seconds)
+
+@pytest.mark.concur(workload="cpu", models=["serial", "processes"], workers=[1, 2], rounds=3,
+                    warmup=0)
+def test_spin(concur):
+    concur.map(spin, [300_000] * 2)
+
+@pytest.mark.concur(workload="io", models=["threads"], workers="auto", rounds=3, warmup=0)
+def test_naps(concur):
+    concur.map(nap, [0.02] * 4)
+
+@pytest.mark.concur(workload="cpu", models=["serial", "threads"], workers=[2], rounds=3, warmup=0)
+def test_fails(concur):
+    raise ValueError("broken experiment")
+"""
+
+
+def test_oversubscribed_auto_workers_and_failures_end_to_end(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(ONE_CPU)
+    pytester.makepyfile(test_exp=ONE_CPU_EXPERIMENTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=6, failed=2)
+    # workers="auto" on one usable CPU, io workload: 1, 2, 4 (4x the CPUs)
+    result.stdout.fnmatch_lines(["*test_naps?threads-1?*", "*test_naps?threads-2?*",
+                                 "*test_naps?threads-4?*"])  # fmt: skip
+    assert "threads-8" not in result.stdout.str()
+    rounds = _read(pytester, "rounds")
+    assert set(rounds["usable_cpus"]) == {1}
+    found = pc.diagnose(rounds)
+    assert "oversubscribed" in _codes(found, "test_spin", "processes-2")
+    assert "oversubscribed" not in _codes(found, "test_spin", "processes-1")
+    assert "oversubscribed" not in _codes(found, "test_naps", "threads-4")  # waits: not computing
+    stored = _read(pytester, "recommendations")
+    failed = stored[stored["experiment"].str.endswith("test_fails")].to_dict("records")
+    assert pd.isna(failed[0]["best"])
+    assert list(failed[0]["problems"]) == ["all_failed"]
+    assert "broken experiment" in failed[0]["reason"]
+
+
+CROWDED = """
+import subprocess, sys, time
+import pytest
+
+@pytest.fixture(scope="module")
+def spinners():
+    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    time.sleep(0.3)
+    yield procs
+    for proc in procs:
+        proc.kill()
+        proc.wait()
+
+def nap(seconds):
+    time.sleep(seconds)
+
+@pytest.mark.concur(workload="io", models=["serial", "threads"], workers=[2], rounds=3, warmup=0)
+def test_crowded(concur, spinners):
+    for proc in spinners:
+        concur.exclude_process(proc.pid)
+    concur.map(nap, [0.1, 0.1])
+"""
+
+
+def test_crowded_end_to_end(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_exp=CROWDED)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--concur-sample-interval=0.01"
+    )
+    result.assert_outcomes(passed=2)
+    found = pc.diagnose(_read(pytester, "rounds"))
+    assert "crowded" in _codes(found, "test_crowded", "threads-2")
+    # the same experiment without the sampler's witness never says crowded
+    pytester.runpytest_subprocess("-p", "no:cacheprovider", "--concur-sample-interval=0",
+                                  "--concur-results=quiet")  # fmt: skip
+    quiet = pc.diagnose(_read(pytester, "rounds", "quiet"))
+    assert "crowded" not in _codes(quiet, "test_crowded", "threads-2")
