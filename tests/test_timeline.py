@@ -236,7 +236,7 @@ def test_no_tasks_option_turns_the_table_off(pytester: pytest.Pytester) -> None:
     )
     result.assert_outcomes(passed=1, deselected=2)
     found = tables(pytester)
-    assert set(found) == {"rounds"}
+    assert set(found) == {"rounds", "recommendations"}
     assert found["rounds"]["tasks"].isna().all()
 
 
