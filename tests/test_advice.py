@@ -347,3 +347,30 @@ def test_marker_workers_auto() -> None:
                       known_models=["threads"])  # fmt: skip
     assert spec.workers == auto_workers("cpu")
     assert spec.workers[0] == 1
+
+
+# ------------------------------------------------------------------ report lines
+
+
+def test_terminal_lines_and_html_card() -> None:
+    from pytest_concur._advice.lines import decision_lines, decisions_html
+
+    df = rounds(
+        {
+            ("serial", 1): {"walls": SERIAL},
+            ("threads", 2): {"walls": SERIAL, "cores_used": 1.0},
+            ("processes", 2): {"walls": HALF},
+        },
+        experiment="test_x.py::test_<job>",
+    )
+    lines = decision_lines(df)
+    assert lines[1].startswith("  test_x.py::test_<job>: use processes-2: ")
+    assert [line for line in lines if ": scaling: " in line] == [
+        line for line in lines if "scaling: processes fitted on workers 2" in line
+    ]  # the recommended model's fit only
+    assert len(lines) == 3
+    page = decisions_html(df)
+    assert "<h2>Decisions</h2>" in page
+    assert "test_x.py::test_&lt;job&gt;" in page
+    assert "test_<job>" not in page
+    assert decision_lines(df.iloc[0:0]) == []

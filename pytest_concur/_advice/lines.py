@@ -30,10 +30,11 @@ def decision_lines(rows: pd.DataFrame, tasks: pd.DataFrame | None = None) -> lis
         out.append(f"  {_escape(_title(rec.experiment, rec.params))}: {_escape(rec.reason)}")
         if rec.best is not None:
             best.add((rec.experiment, rec.params, rec.best.rsplit("-", 1)[0]))
-    fits = scaling(rows)
-    for _, fit in fits.iterrows():  # the terminal shows the recommended model's fit only
-        if (str(fit["experiment"]), str(fit["params"]), str(fit["model"])) not in best:
-            continue
+    # the terminal shows the recommended model's fit only: fit nothing else (bootstraps)
+    keys = zip(rows["experiment"].astype(str), rows["params"].astype(object).fillna("").astype(str),
+               rows["model"].astype(str), strict=True)  # fmt: skip
+    wanted = [key in best or key[2] == "serial" for key in keys]
+    for _, fit in scaling(rows[wanted]).iterrows():
         title = _title(str(fit["experiment"]), str(fit["params"]))
         out.append(f"  {_escape(title)}: scaling: {_escape(str(fit['text']))}")
     return out
