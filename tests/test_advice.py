@@ -374,3 +374,17 @@ def test_terminal_lines_and_html_card() -> None:
     assert "test_x.py::test_&lt;job&gt;" in page
     assert "test_<job>" not in page
     assert decision_lines(df.iloc[0:0]) == []
+
+
+def test_public_names_load_pandas_only_when_used() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pytest_concur as pc\n"
+        "assert 'pandas' not in sys.modules, 'pandas loaded by the package import'\n"
+        "assert {'recommend', 'diagnose', 'scaling'} <= set(pc.__all__)\n"
+        "assert callable(pc.recommend) and callable(pc.diagnose) and callable(pc.scaling)\n"
+        "assert 'pandas' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -223,11 +223,14 @@ def test_crowded(concur, spinners):
 def test_crowded_end_to_end(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_exp=CROWDED)
     result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "--concur-sample-interval=0.01"
+        "-p", "no:cacheprovider", "--concur-sample-interval=0.01", "--concur-html=page.html"
     )
     result.assert_outcomes(passed=2)
     found = pc.diagnose(_read(pytester, "rounds"))
     assert "crowded" in _codes(found, "test_crowded", "threads-2")
+    page = Path(pytester.path, "page.html").read_text(encoding="utf-8")
+    assert "<h2>Decisions</h2>" in page
+    assert "threads-2 is crowded" in page or "crowded: " in page
     # the same experiment without the sampler's witness never says crowded
     pytester.runpytest_subprocess("-p", "no:cacheprovider", "--concur-sample-interval=0",
                                   "--concur-results=quiet")  # fmt: skip
