@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, runtime_checkable
 
+from .._reporting import format as fmt
 from .._stats.samples import (
     ALPHA,
     median_ci,
@@ -42,6 +43,7 @@ from .._stats.samples import (
     smallest_possible_p,
     smallest_possible_sign_p,
 )
+from .._variant import variant_label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -92,7 +94,7 @@ class Select:
         elif self.workers is None or self.model == "serial":
             text = self.model
         else:
-            text = f"{self.model}-{self.workers}"
+            text = variant_label(self.model, self.workers)
         if self.params:
             text += " [" + ",".join(f"{name}={value}" for name, value in self.params) + "]"
         return text.strip() or "any variant"
@@ -197,7 +199,7 @@ def _param_matches(actual: Any, wanted: ParamValue) -> bool:
 
 
 def _label(model: str, workers: int, params: Mapping[str, Any]) -> str:
-    text = model if model == "serial" else f"{model}-{workers}"
+    text = variant_label(model, workers)
     if params:
         text += " [" + ",".join(f"{name}={params[name]}" for name in sorted(params)) + "]"
     return text
@@ -416,26 +418,22 @@ def _median(values: Sequence[float]) -> float:
 
 def format_value(value: float | None, metric: str) -> str:
     """A measured value in its metric's unit, short enough for a report line."""
-    if value is None or math.isnan(value):
-        return "-"
     unit = _METRIC_UNITS.get(metric)
     if unit == "s":
-        if abs(value) < 1e-3:
-            return f"{value * 1e6:.0f} us"
-        return f"{value * 1e3:.1f} ms" if abs(value) < 1 else f"{value:.3f} s"
+        return fmt.seconds(value)
     if unit == "B":
-        return f"{value / 2**20:.1f} MiB"
+        return fmt.mebibytes(value)
     if metric == "utilization":
-        return f"{value:.0%}"
-    return f"{value:.3g}" if abs(value) < 1e4 else f"{value:.4g}"
+        return fmt.percent(value)
+    return fmt.figure(value)
 
 
 def _ratio_text(ratio: float) -> str:
-    return "unbounded (the subject's median is 0)" if math.isinf(ratio) else f"{ratio:.2f}x"
+    return "unbounded (the subject's median is 0)" if math.isinf(ratio) else fmt.speedup(ratio)
 
 
 def _p_text(p: float) -> str:
-    return f"p={p:.3f}" if p >= 0.001 else f"p={p:.1e}"
+    return f"p={fmt.p_value(p)}"
 
 
 @runtime_checkable
