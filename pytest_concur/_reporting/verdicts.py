@@ -68,7 +68,9 @@ def verdict_lines(verdicts: pd.DataFrame) -> list[str]:
         for row in mine:
             where = _text(row.get("experiment")).rsplit("::", 1)[-1]
             expectation = fmt.escape(_text(row["expectation"]))
-            out.append(f"  {_text(row['status']):<12}  {fmt.escape(where)}: {expectation}")
+            if where:
+                expectation = f"{fmt.escape(where)}: {expectation}"
+            out.append(f"  {_text(row['status']):<12}  {expectation}")
             out.append(f"  {'':<12}    {fmt.escape(_text(row.get('reason')))}")
     crowded = [row for row in rows if row.get("crowded") is True]
     if crowded:
