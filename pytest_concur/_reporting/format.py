@@ -52,6 +52,15 @@ def seconds_tick(value: float) -> str:
     return f"{value:g} s"
 
 
+def tick(value: float) -> str:
+    """Tick text for a plain axis: whole numbers without decimals, others as short as they go."""
+    if value == 0:
+        return "0"
+    if abs(value) >= 100 or float(value).is_integer():
+        return f"{value:.0f}"
+    return f"{value:g}"
+
+
 def number(value: object, spec: str, suffix: str = "") -> str:
     """Any other figure in a format spec, e.g. ``number(x, ".3f")``."""
     found = _finite(value)

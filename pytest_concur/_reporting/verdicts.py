@@ -97,4 +97,3 @@ def verdict_rows(verdicts: pd.DataFrame) -> list[tuple[str, ...]]:
     for record in verdicts[columns].itertuples(index=False, name=None):
         rows.append(tuple(fmt.escape(_text(v)) for v in record))
     return rows
-
