@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from .._measuring.environment import Environment
 
 
-
 @dataclass(frozen=True, slots=True)
 class ClaimSpec:
     """What one experiment claims: the text of the claim and its expectations."""

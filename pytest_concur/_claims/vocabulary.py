@@ -500,7 +500,7 @@ class Compare:
             status = "inconclusive"
             reason = (
                 f"{numbers}; too few rounds: {len(a.values)} vs {len(b.values)} can "
-                f"reach p={best:.3f} at best, alpha is {self.alpha}"
+                f"reach p={fmt.p_value(best)} at best, alpha is {self.alpha}"
             )
         else:
             reason = (
@@ -555,7 +555,7 @@ class Similar:
         numbers = (
             f"{a.label} {format_value(median_a, self.metric)} vs {b.label} "
             f"{format_value(median_b, self.metric)}: ratio {_ratio_text(ratio)} "
-            f"(allowed {1 / w:.2f}x to {w:.2f}x)"
+            f"(allowed {fmt.speedup(1 / w)} to {fmt.speedup(w)})"
         )
         if best > self.alpha:
             status: Status = "inconclusive"
@@ -612,14 +612,15 @@ class Bounded:
         ci = median_ci(a.values)
         best = smallest_possible_sign_p(len(a.values))
         numbers = (
-            f"{a.label} median {format_value(median_a, self.metric)} ({ci.confidence:.0%} CI "
+            f"{a.label} median {format_value(median_a, self.metric)} "
+            f"({fmt.percent(ci.confidence)} CI "
             f"{format_value(ci.low, self.metric)} to {format_value(ci.high, self.metric)}, "
             f"n={len(a.values)})"
         )
         if best > self.alpha:
             status: Status = "inconclusive"
             reason = (
-                f"{numbers}; too few rounds: {len(a.values)} can reach p={best:.3f} at "
+                f"{numbers}; too few rounds: {len(a.values)} can reach p={fmt.p_value(best)} at "
                 f"best with a sign test, alpha is {self.alpha}"
             )
         else:

@@ -233,10 +233,11 @@ def line_chart(
         if item.markers:
             tips = list(item.tips) + [""] * (len(points) - len(item.tips))
             for (x, y), tip in zip(points, tips, strict=False):
+                point = f"{item.name}: {fmt.figure(x)}, {fmt.figure(y)}"
                 parts.append(
                     f'<circle cx="{_num(frame.x(x))}" cy="{_num(frame.y(y))}" r="4" '
                     f'fill="{item.colour}" stroke="white" stroke-width="1.5">'
-                    f"<title>{text(tip or f'{item.name}: {x:g}, {y:.3g}')}</title></circle>"
+                    f"<title>{text(tip or point)}</title></circle>"
                 )
         parts.append("</g>")
     parts.extend(
@@ -306,7 +307,8 @@ def bar_chart(
             parts.append(
                 f'<rect x="{_num(x + 1)}" y="{_num(y)}" width="{_num(max(bar_width - 2, 1))}" '
                 f'height="{_num(max(bottom - y, 0))}" fill="{bar.colour}">'
-                f"<title>{text(bar.tip or f'{label} {bar.name}: {bar.value:.3g}')}</title></rect>"
+                f"<title>{text(bar.tip or f'{label} {bar.name}: ' + fmt.figure(bar.value))}"
+                "</title></rect>"
             )
             if bar.low is not None and bar.high is not None and math.isfinite(bar.low):
                 cx = x + bar_width / 2
