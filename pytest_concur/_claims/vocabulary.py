@@ -133,7 +133,7 @@ def unknown_variant(
 ) -> str | None:
     """Why a selector can never match this experiment's variants, or None."""
     runs = ", ".join(
-        model if model == "serial" else f"{model}-{count}"
+        variant_label(model, count)
         for model in models
         for count in ((1,) if model == "serial" else workers)
     )
