@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from ._advice.hooks import AdviceHooks
 from ._claims.hooks import ClaimHooks
 from ._measuring.environment import current_environment
 from ._measuring.gil import enabled_before_session
 from ._measuring.process_tree import become_child_subreaper
 from ._measuring.sampler import CoreSampling
+from ._reporting.outputs import SessionOutputs
 from ._running.fixture import Concur
 from ._running.interrupt import terminate_like_interrupt
 from ._running.progress import round_progress
@@ -78,18 +78,14 @@ def pytest_configure(config: pytest.Config) -> None:
     environment = current_environment(run_id, started_at)
     state = ConcurSession(settings=settings, environment=environment, models=models)
     config.stash[_SESSION] = state
-    config.pluginmanager.register(_SessionHooks(state, worker=is_worker(config)), "concur-session")
     # claims: carried on reports, judged at session end over all rows (docs/claims.md)
-    config.pluginmanager.register(ClaimHooks(state, worker=is_worker(config)), "concur-claims")
-    # recommendations: stored beside the rounds, shown after the report (docs/decisions.md)
-    config.pluginmanager.register(AdviceHooks(state, worker=is_worker(config)), "concur-advice")
-    if not is_worker(config) and (settings.compare is not None or settings.html is not None):
-        from ._reporting.outputs import OutputHooks  # comparison and HTML page, only when asked for
-
-        # registered after the claims hooks: of two trylast hooks pluggy calls the later
-        # registered one last, so the verdicts are written when the HTML page is built
-        outputs = OutputHooks(state, config.invocation_params.dir)
-        config.pluginmanager.register(outputs, "concur-outputs")
+    claims = ClaimHooks(state, worker=is_worker(config))
+    config.pluginmanager.register(claims, "concur-claims")
+    # the report, verdicts, comparison and HTML page: built at session end, in one order
+    outputs = (
+        None if is_worker(config) else SessionOutputs(state, claims, config.invocation_params.dir)
+    )
+    config.pluginmanager.register(_SessionHooks(state, outputs), "concur-session")
     config.add_cleanup(state.close)
     state.journal = worker_journal(config)  # rows of a crashed item survive (xdist worker)
     if not is_worker(config):
@@ -320,9 +316,10 @@ def pytest_runtest_makereport(
 class _SessionHooks:
     """Hooks that need the session state but receive no config from pytest."""
 
-    def __init__(self, state: ConcurSession, *, worker: bool) -> None:
+    def __init__(self, state: ConcurSession, outputs: SessionOutputs | None) -> None:
         self._state = state
-        self._worker = worker
+        self._outputs = outputs  # None on an xdist worker, which leaves no outputs
+        self._worker = outputs is None
 
     def pytest_runtest_logfinish(self, nodeid: str) -> None:
         # any test, measured or not, may have turned the GIL on (recorded with the item)
@@ -374,26 +371,14 @@ class _SessionHooks:
                 f"--concur-no-save."
             )
 
-    def pytest_sessionfinish(self, exitstatus: int | pytest.ExitCode) -> None:
-        if not self._worker:
+    def pytest_sessionfinish(
+        self, session: pytest.Session, exitstatus: int | pytest.ExitCode
+    ) -> None:
+        if self._outputs is not None:
             ended_early = (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR)
             self._state.save(complete=exitstatus not in ended_early)
+            self._outputs.finish(session)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        state = self._state
-        if self._worker:
-            return
-        # the report reads the rows back from what was written, never a second copy
-        frame = state.report_frame() if state.settings.report else None
-        if frame is not None:
-            from ._reporting.terminal import report_lines
-
-            terminalreporter.section("pytest-concur report")
-            for line in report_lines(frame):
-                terminalreporter.write_line(line)
-        for notice in state.notices:
-            terminalreporter.write_line(f"pytest-concur: {notice}", yellow=True, bold=True)
-        if state.written is not None:
-            terminalreporter.write_line(
-                f"pytest-concur: {state.rows_measured} rows written to {state.written}"
-            )
+        if self._outputs is not None:
+            self._outputs.write_summary(terminalreporter)

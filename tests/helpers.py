@@ -32,7 +32,11 @@ def test_zz_nothing_left_behind():
         except OSError:
             return b""
 
-    helpers = (b"_measuring/sampler.py", b"multiprocessing.resource_tracker", b"multiprocessing.forkserver")
+    helpers = (
+        b"_measuring/sampler.py",
+        b"multiprocessing.resource_tracker",
+        b"multiprocessing.forkserver",
+    )
     left = [(pid, command(pid)) for pid in live_descendants()]
     assert [(pid, cmd) for pid, cmd in left if cmd and not any(h in cmd for h in helpers)] == []
 """

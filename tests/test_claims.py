@@ -18,7 +18,6 @@ from pytest_concur._claims.verdicts import (
     claim_statuses,
     evaluate_claims,
     refuted_claims,
-    verdict_lines,
     verdict_rows,
 )
 from pytest_concur._claims.vocabulary import (
@@ -33,8 +32,16 @@ from pytest_concur._claims.vocabulary import (
     format_value,
 )
 from pytest_concur._measuring.environment import current_environment
+from pytest_concur._reporting.verdicts import verdict_lines
+from pytest_concur._storing.frames import rows_frame
 
 EXPERIMENT = "test_x.py::test_it"
+
+
+def shown(verdicts: list[Verdict]) -> list[str]:
+    """The claims section as the terminal shows it: the verdicts table, laid out."""
+    frame = rows_frame(verdict_rows(verdicts, current_environment("run-1")), "verdicts")
+    return verdict_lines(frame)
 
 
 def rows_for(
@@ -435,7 +442,7 @@ def test_verdict_lines_show_status_numbers_and_interpreter() -> None:
         "4. CPU-bound -> processes",
         (pc.faster("processes-2", than="threads-2", by=1.3),),
     )
-    lines = verdict_lines(evaluate_claims(_two_pythons(), [spec]))
+    lines = shown(evaluate_claims(_two_pythons(), [spec]))
     text = "\n".join(lines)
     assert "CONFIRMED     4. CPU-bound -> processes" in text
     assert "REFUTED       4. CPU-bound -> processes" in text
@@ -443,13 +450,13 @@ def test_verdict_lines_show_status_numbers_and_interpreter() -> None:
     assert "python 3.11.7, GIL build, GIL enabled" in text
     assert "p=" in text
     assert lines[-1].startswith("2 claim(s): 1 confirmed, 1 refuted, 0 inconclusive")
-    assert verdict_lines([]) == ["no claims were stated (marker keywords claim= and expect=)"]
+    assert shown([]) == ["no claims were stated (marker keywords claim= and expect=)"]
 
 
 def test_verdict_lines_escape_control_characters() -> None:
     rows = rows_for({("serial", 1): FAST})
     spec = ClaimSpec(EXPERIMENT, "evil\x1b[31m claim\nnext", (pc.cores_used("serial", at_most=1),))
-    text = "\n".join(verdict_lines(evaluate_claims(rows, [spec])))
+    text = "\n".join(shown(evaluate_claims(rows, [spec])))
     assert "\x1b" not in text
     assert "evil\\x1b[31m claim\\nnext" in text
 

@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import pytest_concur as pc
-from pytest_concur._claims.verdicts import ClaimSpec, evaluate_claims, verdict_lines
+from pytest_concur._claims.verdicts import ClaimSpec, evaluate_claims, verdict_rows
+from pytest_concur._claims.vocabulary import Verdict
 from pytest_concur._measuring.crowding import (
     IDLE_MARGIN,
     OTHER_CORES,
@@ -19,7 +20,16 @@ from pytest_concur._measuring.crowding import (
     crowding,
     other_cores_busy,
 )
+from pytest_concur._measuring.environment import current_environment
 from pytest_concur._reporting.summary import summarize_rounds, warnings_for
+from pytest_concur._reporting.verdicts import verdict_lines
+from pytest_concur._storing.frames import rows_frame
+
+
+def shown(verdicts: list[Verdict]) -> list[str]:
+    """The claims section as the terminal shows it: the verdicts table, laid out."""
+    frame = rows_frame(verdict_rows(verdicts, current_environment("run-1")), "verdicts")
+    return verdict_lines(frame)
 
 
 def rounds(
@@ -126,7 +136,7 @@ def test_verdicts_say_when_their_rounds_were_crowded() -> None:
     assert verdict.other_cores_busy == pytest.approx(0.0)
     assert "crowded" not in verdict.reason
     assert not any("other processes kept the CPUs busy" in line for line in
-                   verdict_lines([verdict]))  # fmt: skip
+                   shown([verdict]))  # fmt: skip
 
     busy = pd.concat(
         [rounds([2.0] * 6, model="serial", workers=1, wall_s=2.0), rounds([2.0] * 6)],
@@ -136,7 +146,7 @@ def test_verdicts_say_when_their_rounds_were_crowded() -> None:
     assert verdict.crowded
     assert verdict.other_cores_busy == pytest.approx(1.0)
     assert "measured on a crowded machine: other processes kept 1.0 cores busy" in verdict.reason
-    lines = verdict_lines([verdict])
+    lines = shown([verdict])
     assert any(line.startswith("1 verdict(s) were measured while other processes") for line in
                lines)  # fmt: skip
     assert verdict.as_row()["crowded"] is True

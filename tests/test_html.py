@@ -19,8 +19,10 @@ from concur_samples import rows
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_concur._reporting.html import MAX_TASKS, report_html
-from pytest_concur._reporting.svg import Span, nice_ticks, pack
+from pytest_concur._reporting.html import report_html
+from pytest_concur._reporting.html_timelines import MAX_TASKS
+from pytest_concur._reporting.svg import nice_ticks
+from pytest_concur._reporting.svg_timelines import Span, pack
 from pytest_concur.analysis import rows_frame
 
 HOSTILE_EXPERIMENT = 'test_evil.py::test_x[<script>alert("x")</script>]'

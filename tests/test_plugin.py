@@ -236,9 +236,9 @@ def test_report_and_no_save(pytester: pytest.Pytester) -> None:
         [
             "*pytest-concur report*",
             "test_exp.py::test_nap  (workload: io)",
-            "*model*workers*rounds*wall median*spread*cpu s*cores*util*startup*speedup*effic.*",
-            "*serial*1*2*ms*1.00x*1.00",
-            "*threads*4*2*ms*x*",
+            "*variant*rounds*wall median*median CI*spread*cpu s*cores*util*startup*speedup*effic.*",
+            "*serial  *2*ms*1.00x*1.00",
+            "*threads-4  *2*ms*x*",
             "*only 2 round(s): too few to judge the spread*",
         ]
     )

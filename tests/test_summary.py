@@ -104,3 +104,17 @@ def test_report_escapes_control_characters() -> None:
     text = "\n".join(report_lines(rows))
     assert "\x1b" not in text
     assert "\\x1b[31mred\\nline" in text
+
+
+def test_report_notes_name_variants_as_test_ids_do() -> None:
+    rows = _rows({("serial", 1): [1.0, 1.0], ("threads", 2): [0.5, 0.5]})
+    notes = [line for line in report_lines(rows) if line.startswith("  !")]
+    assert "  ! serial: only 2 round(s): too few to judge the spread" in notes
+    assert "  ! threads-2: only 2 round(s): too few to judge the spread" in notes
+    assert not any("serial-1" in line for line in report_lines(rows))
+
+
+def test_report_spread_is_the_interquartile_range_over_the_median() -> None:
+    rows = _rows({("serial", 1): [1.0, 2.0, 3.0, 4.0, 5.0]})  # quartiles 2 and 4, median 3
+    (line,) = [line for line in report_lines(rows) if line.startswith("  serial")]
+    assert " 67% " in line  # (4 - 2) / 3, not half of it

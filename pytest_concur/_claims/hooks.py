@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -19,8 +19,11 @@ from .._running.rounds import Variant
 from .._running.session import ConcurSession
 from .._running.spec import SpecError, parse_spec
 from .._storing.files import VERDICTS_SCHEMA, write_rows
-from .verdicts import ClaimSpec, evaluate_claims, refuted_claims, verdict_lines, verdict_rows
+from .verdicts import ClaimSpec, evaluate_claims, refuted_claims, verdict_rows
 from .vocabulary import Verdict
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def experiment_of(item: pytest.Item) -> str:
@@ -82,19 +85,25 @@ class ClaimHooks:
             local = self._local.get(experiment)
             self._claims[experiment] = local if local is not None else ClaimSpec.from_plain(plain)
 
-    @pytest.hookimpl(trylast=True)  # after the rounds are saved: verdicts read them back
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+    def judge(self, session: pytest.Session, rounds: pd.DataFrame | None) -> None:
+        """At session end, over the session's rounds (the outputs call it after the save)."""
         if self._worker or not self._claims:
             return
         import pandas as pd
 
-        frame = self._state.report_frame()
-        rows = frame if frame is not None else pd.DataFrame()
-        self.verdicts = evaluate_claims(rows, self._claims.values())
+        self.verdicts = evaluate_claims(
+            rounds if rounds is not None else pd.DataFrame(), self._claims.values()
+        )
         self._save()
         refuted = self._state.settings.strict and refuted_claims(self.verdicts)
         if refuted and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def verdict_frame(self) -> pd.DataFrame:
+        """The verdicts as the verdicts table holds them (empty when no claim was judged)."""
+        from .._storing.frames import rows_frame
+
+        return rows_frame(verdict_rows(self.verdicts, self._state.environment), "verdicts")
 
     def _save(self) -> None:
         written = self._state.written
@@ -111,14 +120,16 @@ class ClaimHooks:
         except OSError as exc:
             self._notices.append(f"verdicts could not be written to {path}: {exc}")
 
-    @pytest.hookimpl(trylast=True)  # after the rounds report
-    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+    def write_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        """The claims section of the terminal report (the outputs call it in their order)."""
         if self._worker or not self._claims:
             return
         settings = self._state.settings
         if settings.report:
+            from .._reporting.verdicts import verdict_lines
+
             terminalreporter.section("pytest-concur claims")
-            for line in verdict_lines(self.verdicts):
+            for line in verdict_lines(self.verdict_frame()):
                 terminalreporter.write_line(line)
         for notice in self._notices:
             terminalreporter.write_line(f"pytest-concur: {notice}", yellow=True, bold=True)

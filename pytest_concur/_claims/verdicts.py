@@ -7,10 +7,9 @@ plugin side (``_claims_plugin``) feeds them and writes what they return.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from .._stats.samples import ALPHA
 from .vocabulary import (
@@ -30,8 +29,6 @@ if TYPE_CHECKING:
 
     from .._measuring.crowding import Crowding
     from .._measuring.environment import Environment
-
-_LABEL: Final = {"confirmed": "CONFIRMED", "refuted": "REFUTED", "inconclusive": "INCONCLUSIVE"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,58 +196,6 @@ def verdict_rows(verdicts: Sequence[Verdict], environment: Environment) -> list[
         )
         rows.append(row)
     return rows
-
-
-def _escape(text: str) -> str:
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
-
-
-def _interpreter(verdicts: Sequence[Verdict]) -> str:
-    first = verdicts[0]
-    build = "free-threaded build" if first.free_threaded else "GIL build"
-    gils = {verdict.gil for verdict in verdicts}
-    gil = gils.pop() if len(gils) == 1 else "mixed"
-    return f"python {first.python or '?'}, {build}, GIL {gil}"
-
-
-def _natural(key: tuple[str, str]) -> tuple[tuple[int, str], ...]:
-    parts = re.split(r"(\d+)", " ".join(key))
-    return tuple((int(part), "") if part.isdigit() else (0, part) for part in parts)
-
-
-def verdict_lines(verdicts: Sequence[Verdict]) -> list[str]:
-    """The claims section of the terminal report: each claim, its status, its evidence."""
-    if not verdicts:
-        return ["no claims were stated (marker keywords claim= and expect=)"]
-    statuses = claim_statuses(verdicts)
-    out: list[str] = []
-    # claims in natural order ("2." before "10."), whatever order xdist finished them in
-    order = sorted({(verdict.claim, verdict.python) for verdict in verdicts}, key=_natural)
-    for key in order:
-        mine = [verdict for verdict in verdicts if (verdict.claim, verdict.python) == key]
-        status = statuses[key]
-        out.append(f"{_LABEL[status]:<12}  {_escape(key[0])}")
-        out.append(f"{'':<12}  ({_interpreter(mine)})")
-        for verdict in mine:
-            where = verdict.experiment.rsplit("::", 1)[-1]
-            out.append(f"  {verdict.status:<12}  {_escape(where)}: {_escape(verdict.expectation)}")
-            out.append(f"  {'':<12}    {_escape(verdict.reason)}")
-    counts = {status: 0 for status in STATUSES}
-    for status in statuses.values():
-        counts[status] += 1
-    alpha = verdicts[0].alpha
-    crowded = [v for v in verdicts if v.crowded]
-    if crowded:
-        out.append(
-            f"{len(crowded)} verdict(s) were measured while other processes kept the CPUs "
-            f"busy: CPU-parallel comparisons shift then; rerun on a quiet machine to trust them"
-        )
-    out.append(
-        f"{len(statuses)} claim(s): {counts['confirmed']} confirmed, {counts['refuted']} refuted, "
-        f"{counts['inconclusive']} inconclusive (one-sided rank and sign tests at alpha {alpha:g}; "
-        f"inconclusive = the spread does not separate the alternatives; docs/claims.md)"
-    )
-    return out
 
 
 def refuted_claims(verdicts: Sequence[Verdict]) -> list[str]:

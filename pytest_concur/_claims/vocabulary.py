@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, runtime_checkable
 
+from .._reporting import format as fmt
 from .._stats.samples import (
     ALPHA,
     median_ci,
@@ -42,6 +43,7 @@ from .._stats.samples import (
     smallest_possible_p,
     smallest_possible_sign_p,
 )
+from .._variant import variant_label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -92,7 +94,7 @@ class Select:
         elif self.workers is None or self.model == "serial":
             text = self.model
         else:
-            text = f"{self.model}-{self.workers}"
+            text = variant_label(self.model, self.workers)
         if self.params:
             text += " [" + ",".join(f"{name}={value}" for name, value in self.params) + "]"
         return text.strip() or "any variant"
@@ -131,7 +133,7 @@ def unknown_variant(
 ) -> str | None:
     """Why a selector can never match this experiment's variants, or None."""
     runs = ", ".join(
-        model if model == "serial" else f"{model}-{count}"
+        variant_label(model, count)
         for model in models
         for count in ((1,) if model == "serial" else workers)
     )
@@ -197,7 +199,7 @@ def _param_matches(actual: Any, wanted: ParamValue) -> bool:
 
 
 def _label(model: str, workers: int, params: Mapping[str, Any]) -> str:
-    text = model if model == "serial" else f"{model}-{workers}"
+    text = variant_label(model, workers)
     if params:
         text += " [" + ",".join(f"{name}={params[name]}" for name in sorted(params)) + "]"
     return text
@@ -416,26 +418,22 @@ def _median(values: Sequence[float]) -> float:
 
 def format_value(value: float | None, metric: str) -> str:
     """A measured value in its metric's unit, short enough for a report line."""
-    if value is None or math.isnan(value):
-        return "-"
     unit = _METRIC_UNITS.get(metric)
     if unit == "s":
-        if abs(value) < 1e-3:
-            return f"{value * 1e6:.0f} us"
-        return f"{value * 1e3:.1f} ms" if abs(value) < 1 else f"{value:.3f} s"
+        return fmt.seconds(value)
     if unit == "B":
-        return f"{value / 2**20:.1f} MiB"
+        return fmt.mebibytes(value)
     if metric == "utilization":
-        return f"{value:.0%}"
-    return f"{value:.3g}" if abs(value) < 1e4 else f"{value:.4g}"
+        return fmt.percent(value)
+    return fmt.figure(value)
 
 
 def _ratio_text(ratio: float) -> str:
-    return "unbounded (the subject's median is 0)" if math.isinf(ratio) else f"{ratio:.2f}x"
+    return "unbounded (the subject's median is 0)" if math.isinf(ratio) else fmt.speedup(ratio)
 
 
 def _p_text(p: float) -> str:
-    return f"p={p:.3f}" if p >= 0.001 else f"p={p:.1e}"
+    return f"p={fmt.p_value(p)}"
 
 
 @runtime_checkable
@@ -502,7 +500,7 @@ class Compare:
             status = "inconclusive"
             reason = (
                 f"{numbers}; too few rounds: {len(a.values)} vs {len(b.values)} can "
-                f"reach p={best:.3f} at best, alpha is {self.alpha}"
+                f"reach p={fmt.p_value(best)} at best, alpha is {self.alpha}"
             )
         else:
             reason = (
@@ -557,7 +555,7 @@ class Similar:
         numbers = (
             f"{a.label} {format_value(median_a, self.metric)} vs {b.label} "
             f"{format_value(median_b, self.metric)}: ratio {_ratio_text(ratio)} "
-            f"(allowed {1 / w:.2f}x to {w:.2f}x)"
+            f"(allowed {fmt.speedup(1 / w)} to {fmt.speedup(w)})"
         )
         if best > self.alpha:
             status: Status = "inconclusive"
@@ -614,14 +612,15 @@ class Bounded:
         ci = median_ci(a.values)
         best = smallest_possible_sign_p(len(a.values))
         numbers = (
-            f"{a.label} median {format_value(median_a, self.metric)} ({ci.confidence:.0%} CI "
+            f"{a.label} median {format_value(median_a, self.metric)} "
+            f"({fmt.percent(ci.confidence)} CI "
             f"{format_value(ci.low, self.metric)} to {format_value(ci.high, self.metric)}, "
             f"n={len(a.values)})"
         )
         if best > self.alpha:
             status: Status = "inconclusive"
             reason = (
-                f"{numbers}; too few rounds: {len(a.values)} can reach p={best:.3f} at "
+                f"{numbers}; too few rounds: {len(a.values)} can reach p={fmt.p_value(best)} at "
                 f"best with a sign test, alpha is {self.alpha}"
             )
         else:

@@ -5,15 +5,17 @@ Shared by ``pytest-concur compare`` and the plugin's ``--concur-compare``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import pandas as pd
 
 from .._storing.files import expand_paths, table_kind
+from .._variant import variant_label
+from . import format as fmt
+from .rows import experiment_title, records
 from .thresholds import Threshold
 
 DEFAULT_ALPHA: Final = 0.05
@@ -156,35 +158,6 @@ def _regressions(
 # ---------------------------------------------------------------------------- text
 
 
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as dicts keyed by column name (for display code that reads a few fields)."""
-    return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
-
-
-def _percent(ratio: float) -> str:
-    if math.isnan(ratio):
-        return "-"
-    return f"{(ratio - 1) * 100:+.1f}%"
-
-
-def _value(value: float, column: str) -> str:
-    if math.isnan(value):
-        return "-"
-    if column.endswith("_s"):
-        if value < 1e-3:
-            return f"{value * 1e6:.0f} us"
-        if value < 1:
-            return f"{value * 1e3:.1f} ms"
-        return f"{value:.3f} s"
-    if column.endswith("_bytes"):
-        return f"{value / 2**20:.1f} MiB"
-    return f"{value:.3g}"
-
-
-def _p(value: float) -> str:
-    return "-" if math.isnan(value) else (f"{value:.3f}" if value >= 0.001 else f"{value:.1e}")
-
-
 def comparison_rows(
     table: pd.DataFrame, flagged: set[tuple[object, ...]] | None = None
 ) -> list[tuple[str, ...]]:
@@ -193,8 +166,6 @@ def comparison_rows(
     ``table`` has ``analysis.compare``'s columns; when it still holds the compared
     values (``baseline``/``candidate`` columns) a ``compared`` column names them.
     """
-    from .terminal import _escape
-
     flagged = flagged or set()
     labelled = "baseline" in table.columns and "candidate" in table.columns
     header = (
@@ -214,21 +185,19 @@ def comparison_rows(
         params = str(row["params"]) if isinstance(row["params"], str) else ""
         key = (row["experiment"], row["params"], row["model"], row["workers"], row["metric"])
         verdict = str(row["change"]) + ("  REGRESSION" if key in flagged else "")
-        model, workers = str(row["model"]), row["workers"]
-        variant = model if model == "serial" else f"{model}-{workers}"
-        compared = (_escape(f"{row['baseline']} -> {row['candidate']}"),) if labelled else ()
+        compared = (fmt.escape(f"{row['baseline']} -> {row['candidate']}"),) if labelled else ()
         metric = str(row["metric"])
         lines.append(
             (
-                _escape(str(row["experiment"])) + (f" [{_escape(params)}]" if params else ""),
-                _escape(variant),
+                experiment_title(row["experiment"], params),
+                fmt.escape(variant_label(row["model"], row["workers"])),
                 *compared,
                 metric,
-                _value(float(row["baseline_median"]), metric),
-                _value(float(row["candidate_median"]), metric),
-                _percent(float(row["ratio"])),
-                _p(float(row["p_slower"])),
-                _p(float(row["p_faster"])),
+                fmt.measure(row["baseline_median"], metric),
+                fmt.measure(row["candidate_median"], metric),
+                fmt.change(row["ratio"]),
+                fmt.p_value(row["p_slower"]),
+                fmt.p_value(row["p_faster"]),
                 verdict,
             )
         )

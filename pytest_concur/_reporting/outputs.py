@@ -1,41 +1,49 @@
-"""What a session leaves besides its results file: a comparison with a stored run, an HTML page.
+"""Everything a session leaves at its end, built in one place, in one fixed order.
 
-Registered by the plugin on the xdist controller (or a plain session) only; it reads
-the rounds back from what the session wrote, like the terminal report does.
+The session's own hooks call :class:`SessionOutputs` after the rows are saved:
+:meth:`~SessionOutputs.finish` judges the claims, compares with a stored run
+(``--concur-compare``) and writes the HTML page (``--concur-html``);
+:meth:`~SessionOutputs.write_summary` writes the terminal sections. Each output takes
+the session's tables from the session itself (:meth:`ConcurSession.table`) and the
+verdicts from the claims hooks in memory, so none depends on the order pytest calls
+hooks in, on what another hook wrote to disk, or on whether the session saves.
+
+Light at import: pandas and the renderers load when an output is built.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
+from .._advice.hooks import SessionAdvice
+from .._claims.hooks import ClaimHooks
 from .._running.session import ConcurSession
-from .._storing.files import final_path
-from .compare import (
-    Comparison,
-    compare_frames,
-    comparison_notes,
-    comparison_rows,
-    flagged_keys,
-    newest_run,
-    resolve_source,
-)
-from .tables import aligned
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .compare import Comparison
 
 
-class OutputHooks:
-    """``--concur-compare``, ``--concur-compare-fail`` and ``--concur-html`` for one session."""
+class SessionOutputs:
+    """The terminal report, verdicts, comparison and HTML page of one session."""
 
-    def __init__(self, state: ConcurSession, invocation_dir: Path) -> None:
+    def __init__(self, state: ConcurSession, claims: ClaimHooks, invocation_dir: Path) -> None:
         self._state = state
+        self._claims = claims
         settings = state.settings
         self._baseline: list[Path] | None = None
         self._comparison: Comparison | None = None
         self._compare_note: str | None = None
         self._html_written: Path | None = None
         self._html_error: str | None = None
+        self._advice = SessionAdvice()
         if settings.compare:
+            from .compare import resolve_source
+
             # an explicit run or path that does not exist is a usage error before any test runs
             try:
                 self._baseline = resolve_source(
@@ -44,25 +52,31 @@ class OutputHooks:
             except FileNotFoundError as exc:
                 raise pytest.UsageError(f"--concur-compare: {exc}") from None
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        # trylast: the session's own hook has written the rows by now
+    # ------------------------------------------------------------------------ building
+
+    def finish(self, session: pytest.Session) -> None:
+        """After the rows are saved: verdicts, then the comparison, then the HTML page."""
         settings = self._state.settings
-        frame = None
-        if settings.compare is not None or settings.html is not None:
-            frame = self._state.report_frame()
+        rounds = self._state.table("rounds")
+        self._claims.judge(session, rounds)
+        if settings.save and self._state.written is not None:
+            self._advice.store(
+                rounds,
+                self._state.table("tasks"),
+                self._state.written.parent,
+                self._state.environment.run_id,
+            )
         if settings.compare is not None:
-            self._compare(session, frame)
+            self._compare(session, rounds)
         if settings.html is not None:
-            self._write_html(frame)
+            self._write_html(rounds)
 
-    def _compare(self, session: pytest.Session, frame: object) -> None:
-        import pandas as pd
-
+    def _compare(self, session: pytest.Session, rounds: pd.DataFrame | None) -> None:
         from ..analysis import load
+        from .compare import compare_frames, newest_run
 
         settings = self._state.settings
-        if frame is None or not isinstance(frame, pd.DataFrame) or frame.empty:
+        if rounds is None or rounds.empty:
             self._compare_note = "no rounds were measured in this session: nothing to compare"
             return
         paths = self._baseline
@@ -77,39 +91,25 @@ class OutputHooks:
             paths = [newest]
         self._compare_note = f"compared with {', '.join(str(p) for p in paths)}"
         baseline = load(paths)
-        self._comparison = compare_frames(baseline, frame, thresholds=settings.compare_fail)
+        self._comparison = compare_frames(baseline, rounds, thresholds=settings.compare_fail)
         # a regression fails a session that would otherwise pass; worse outcomes stay
         if self._comparison.failed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
-    def _write_html(self, frame: object) -> None:
+    def _write_html(self, rounds: pd.DataFrame | None) -> None:
         import pandas as pd
 
-        from ..analysis import load_companion, load_verdicts
         from .html import report_html
 
         settings = self._state.settings
         assert settings.html is not None
-        rounds = frame if isinstance(frame, pd.DataFrame) else pd.DataFrame()
-        written = self._state.written
-        companions: dict[str, pd.DataFrame] = {}
-        for kind in ("tasks", "cores", "verdicts"):
-            path = (
-                final_path(written.parent, self._state.environment.run_id, kind)
-                if written is not None
-                else None
-            )
-            if path is None or not path.is_file():
-                companions[kind] = pd.DataFrame()
-            elif kind == "verdicts":
-                companions[kind] = load_verdicts(path)
-            else:
-                companions[kind] = load_companion(path, kind)
+        tasks = self._state.table("tasks")
+        cores = self._state.table("cores")
         page = report_html(
-            rounds,
-            tasks=companions["tasks"],
-            cores=companions["cores"],
-            verdicts=companions["verdicts"],
+            rounds if rounds is not None else pd.DataFrame(),
+            tasks=tasks,
+            cores=cores,
+            verdicts=self._claims.verdict_frame(),
             title="pytest-concur report",
         )
         try:
@@ -120,30 +120,33 @@ class OutputHooks:
             return
         self._html_written = settings.html
 
-    @pytest.hookimpl(trylast=True)  # after the session's own report and "rows written"
-    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        settings = self._state.settings
-        if settings.compare is not None:
-            terminalreporter.section("pytest-concur compare")
-            if self._compare_note:
-                terminalreporter.write_line(self._compare_note)
-            comparison = self._comparison
-            if comparison is not None:
-                rows = comparison_rows(comparison.table, flagged_keys(comparison))
-                for line in aligned(rows, left=3) if len(rows) > 1 else []:
-                    terminalreporter.write_line("  " + line)
-                for note in comparison_notes(comparison):
-                    terminalreporter.write_line(note)
-                if comparison.failed:
-                    limits = ", ".join(
-                        sorted({str(t) for t in comparison.regressions["threshold"]})
-                    )
-                    terminalreporter.write_line(
-                        f"FAIL pytest-concur: {len(comparison.regressions)} variant(s) got "
-                        f"slower than --concur-compare-fail={limits} allows",
-                        red=True,
-                        bold=True,
-                    )
+    # ------------------------------------------------------------------------ terminal
+
+    def write_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        """The report, where rows went, the claims, the comparison, the page: in this order."""
+        state = self._state
+        frame = state.table("rounds") if state.settings.report else None
+        if frame is not None:
+            from .terminal import report_lines
+
+            terminalreporter.section("pytest-concur report")
+            for line in report_lines(frame):
+                terminalreporter.write_line(line)
+            # the variant to use and why (docs/decisions.md)
+            decisions = self._advice.lines(frame, state.table("tasks"))
+            if decisions:
+                terminalreporter.section("pytest-concur decisions")
+                for line in decisions:
+                    terminalreporter.write_line(line)
+        notices = [*state.notices, *([self._advice.notice] if self._advice.notice else [])]
+        for notice in notices:
+            terminalreporter.write_line(f"pytest-concur: {notice}", yellow=True, bold=True)
+        if state.written is not None:
+            terminalreporter.write_line(
+                f"pytest-concur: {state.rows_measured} rows written to {state.written}"
+            )
+        self._claims.write_summary(terminalreporter)
+        self._write_comparison(terminalreporter)
         if self._html_written is not None:
             terminalreporter.write_line(
                 f"pytest-concur: HTML report written to {self._html_written}"
@@ -151,4 +154,30 @@ class OutputHooks:
         if self._html_error is not None:
             terminalreporter.write_line(
                 f"pytest-concur: {self._html_error}", yellow=True, bold=True
+            )
+
+    def _write_comparison(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if self._state.settings.compare is None:
+            return
+        from .compare import comparison_notes, comparison_rows, flagged_keys
+        from .tables import aligned
+
+        terminalreporter.section("pytest-concur compare")
+        if self._compare_note:
+            terminalreporter.write_line(self._compare_note)
+        comparison = self._comparison
+        if comparison is None:
+            return
+        rows = comparison_rows(comparison.table, flagged_keys(comparison))
+        for line in aligned(rows, left=3) if len(rows) > 1 else []:
+            terminalreporter.write_line("  " + line)
+        for note in comparison_notes(comparison):
+            terminalreporter.write_line(note)
+        if comparison.failed:
+            limits = ", ".join(sorted({str(t) for t in comparison.regressions["threshold"]}))
+            terminalreporter.write_line(
+                f"FAIL pytest-concur: {len(comparison.regressions)} variant(s) got "
+                f"slower than --concur-compare-fail={limits} allows",
+                red=True,
+                bold=True,
             )

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .._measuring.crowding import Crowding, crowded, other_cores_busy
+from . import format as fmt
 
 #: A variant is one model at one worker count for one experiment and parameter set.
 VARIANT_KEYS: Final = ["experiment", "params", "model", "workers"]
@@ -111,7 +112,8 @@ def warnings_for(line: pd.Series) -> list[str]:
         notes.append(f"only {rounds} round(s): too few to judge the spread")
     if line["wall_rel_spread"] > WIDE_SPREAD:
         notes.append(
-            f"wide spread: interquartile range is {line['wall_rel_spread']:.0%} of the median"
+            f"wide spread: interquartile range is {fmt.spread(line['wall_rel_spread'])} of the "
+            f"median"
         )
     if line["wall_median_s"] < MIN_WALL_S:
         notes.append("rounds under 1 ms: timer and bookkeeping noise dominate")
@@ -126,7 +128,8 @@ def warnings_for(line: pd.Series) -> list[str]:
     own_load = line["cores_used"] if line["cores_used"] == line["cores_used"] else 0.0
     if line["load_avg_1m"] > line["usable_cpus"] + own_load:
         notes.append(
-            f"machine was loaded (1-min load average {line['load_avg_1m']:.1f} on "
-            f"{int(line['usable_cpus'])} usable CPUs, {own_load:.1f} of it this experiment's)"
+            f"machine was loaded (1-min load average {fmt.number(line['load_avg_1m'], '.1f')} "
+            f"on {int(line['usable_cpus'])} usable CPUs, {fmt.number(own_load, '.1f')} of it "
+            f"this experiment's)"
         )
     return notes

@@ -48,8 +48,9 @@ class ConcurSession:
     journals: JournalFolder | None = None
     _spill: Spill | None = field(default=None, repr=False)
     _scratch: Path | None = field(default=None, repr=False)  # rows of a --concur-no-save run
-    _report_source: Path | None = field(default=None, repr=False)
-    _frame: pd.DataFrame | None = field(default=None, repr=False)
+    #: each table's file once saved (in the results folder, or the scratch of --concur-no-save)
+    _saved: dict[str, Path] = field(default_factory=dict, repr=False)
+    _frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
     @property
     def results_path(self) -> Path:
@@ -146,38 +147,50 @@ class ConcurSession:
         written = spill.finish(complete=complete)
         self.notices.extend(spill.notices)
         spill.notices.clear()
-        self._report_source = written.get("rounds")
+        self._saved = dict(written)
+        self._frames.clear()
         if self.settings.save:
-            self.written = self._report_source
+            self.written = written.get("rounds")
         return self.written
 
-    def report_frame(self) -> pd.DataFrame | None:
-        """The rounds as they were written, read back (None when there were none).
+    def table(self, kind: str = "rounds") -> pd.DataFrame | None:
+        """This session's rows of ``kind`` (rounds, tasks, cores) as a frame; None if none.
 
-        Read once after :meth:`save` and kept: the terminal report, claims and outputs
-        all see the same rows. Each caller gets its own shallow copy to add columns to.
+        Whether or not the session saves (``--concur-no-save`` keeps its files in a
+        scratch folder until the end), every output gets its rows here, from the
+        session that holds them, never from a file another hook was to write. Read
+        once after :meth:`save` and kept, so the terminal report, claims and outputs
+        all see the same rows; each caller gets its own shallow copy to add columns to.
         """
-        from ..analysis import load, rows_frame
+        from .._storing.frames import KINDS, load_kind, rows_frame
 
-        if self._frame is None:
-            if self._report_source is not None:
-                self._frame = load(self._report_source)
+        schema, categories = KINDS[kind]
+        frame = self._frames.get(kind)
+        if frame is None:
+            saved = self._saved.get(kind)
+            if saved is not None:
+                frame = load_kind(saved, kind, schema, categories)
                 pa.default_memory_pool().release_unused()  # Arrow's buffers of the read
-            elif self._spill is None or not self.rows_measured:
+                self._frames[kind] = frame
+            elif self._spill is None or not self._spill.counts.get(kind):
                 return None
             else:
                 # not written (yet, or anywhere): what is on disk and in memory
                 import pandas as pd
 
-                parts, rows = self._spill.leftovers()
-                frames = [load(parts)] if parts else []
-                frames.append(rows_frame(rows))
+                parts, rows = self._spill.leftovers(kind)
+                frames = [load_kind(parts, kind, schema, categories)] if parts else []
+                frames.append(rows_frame(rows, kind))
                 return pd.concat(frames, ignore_index=True)
-        return self._frame.copy(deep=False)
+        return frame.copy(deep=False)
+
+    def report_frame(self) -> pd.DataFrame | None:
+        """The measured rounds (see :meth:`table`)."""
+        return self.table("rounds")
 
     def close(self) -> None:
         """Let go of locks, journals, and the rows of a run that saves nothing."""
-        self._frame = None
+        self._frames.clear()
         if self._spill is not None:
             self._spill.close()
         if self.journal is not None:

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from .._variant import variant_label
 from .sweep import auto_workers
 
 #: Workload types an experiment can be tagged with; each is also a pytest marker.
@@ -64,7 +65,7 @@ class ExperimentSpec:
 
 def variant_id(model: str, workers: int) -> str:
     """The test id fragment of one variant: ``threads-2``, or ``serial``."""
-    return model if model == "serial" else f"{model}-{workers}"
+    return variant_label(model, workers)
 
 
 def _choices(values: Iterable[str]) -> str:
