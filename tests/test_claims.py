@@ -13,23 +13,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pytest_concur as pc
+from pytest_concur._claims.decision import Verdict, combine, format_value
+from pytest_concur._claims.expectations import Compare
+from pytest_concur._claims.select import Select, choose
+from pytest_concur._claims.transport import Unsendable, decode, encode
 from pytest_concur._claims.verdicts import (
     ClaimSpec,
     claim_statuses,
     evaluate_claims,
     refuted_claims,
     verdict_rows,
-)
-from pytest_concur._claims.vocabulary import (
-    Compare,
-    Select,
-    Unsendable,
-    Verdict,
-    choose,
-    combine,
-    decode,
-    encode,
-    format_value,
 )
 from pytest_concur._measuring.environment import current_environment
 from pytest_concur._reporting.verdicts import verdict_lines

@@ -19,8 +19,8 @@ from .._running.rounds import Variant
 from .._running.session import ConcurSession
 from .._running.spec import SpecError, parse_spec
 from .._storing.files import VERDICTS_SCHEMA, write_rows
+from .decision import Verdict
 from .verdicts import ClaimSpec, evaluate_claims, refuted_claims, verdict_rows
-from .vocabulary import Verdict
 
 if TYPE_CHECKING:
     import pandas as pd

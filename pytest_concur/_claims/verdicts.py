@@ -1,7 +1,7 @@
 """Claims judged at the end of a session: expectations evaluated over all rows, as lines and rows.
 
 Pure functions over a DataFrame of rounds and the claims that experiments stated; the
-plugin side (``_claims_plugin``) feeds them and writes what they return.
+plugin side (``hooks.py``) feeds them and writes what they return.
 """
 
 from __future__ import annotations
@@ -12,17 +12,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .._stats.samples import ALPHA
-from .vocabulary import (
-    STATUSES,
-    Status,
-    Unsendable,
-    Verdict,
-    combine,
-    decode,
-    describe,
-    encode,
-    undecided,
-)
+from .decision import STATUSES, Status, Verdict, combine, undecided
+from .transport import Unsendable, decode, encode
+from .vocabulary import describe
 
 if TYPE_CHECKING:
     import pandas as pd
