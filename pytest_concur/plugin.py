@@ -20,7 +20,8 @@ from ._reporting.outputs import SessionOutputs
 from ._running.fixture import Concur
 from ._running.interrupt import terminate_like_interrupt
 from ._running.progress import round_progress
-from ._running.rounds import ItemFacts, RoundPlan, Variant, describe_params, run_rounds
+from ._running.rounds import RoundPlan, Variant, describe_params, run_rounds
+from ._running.row import ItemFacts, RoundRow
 from ._running.session import ConcurSession
 from ._running.settings import add_options, read_settings
 from ._running.spec import WORKLOADS, ExperimentSpec, SpecError, parse_spec, variant_id
@@ -39,7 +40,7 @@ from .models import ModelOptions, ModelRegistryError, all_models, builtin_models
 
 _SESSION = pytest.StashKey[ConcurSession]()
 _GUARD = pytest.StashKey[MeasureGuard]()
-_ROWS = pytest.StashKey[list[dict[str, Any]]]()
+_ROWS = pytest.StashKey[list[RoundRow]]()
 #: an item's rows of the tasks and cores tables, while it runs on an xdist worker
 _TIMELINES = pytest.StashKey[tuple[list[dict[str, Any]], list[dict[str, Any]]]]()
 _SAMPLING = pytest.StashKey[CoreSampling]()
@@ -233,7 +234,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
         workload=spec.workload,
         model=variant.model,
         workers=variant.workers,
-        start_method=runner.start_method if variant.model != "serial" else None,
+        start_method=runner.start_method,
     )
     testargs = {arg: pyfuncitem.funcargs[arg] for arg in pyfuncitem._fixtureinfo.argnames}
     rows = pyfuncitem.stash.setdefault(_ROWS, [])
@@ -244,7 +245,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     _check_gil(session, f"the setup of {pyfuncitem.nodeid}")
     progress = round_progress(pyfuncitem.config)
 
-    def on_round(row: dict[str, Any]) -> None:
+    def on_round(row: RoundRow) -> None:
         progress(row)
         if worker:
             rows.append(row)

@@ -110,7 +110,6 @@ _ROW_VALUES = st.fixed_dictionaries(
         "wall_s": st.one_of(st.none(), st.floats(allow_nan=False), st.integers(-10, 10)),
         "workers": st.one_of(st.none(), st.integers(0, 64)),
         "warmup": st.one_of(st.none(), st.booleans()),
-        "not_a_column": st.text(),
     },
 )
 

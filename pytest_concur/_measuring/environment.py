@@ -10,7 +10,6 @@ import sys
 import sysconfig
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 
 def gil_enabled() -> bool:
@@ -59,7 +58,7 @@ def new_run_id(now: datetime) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Environment:
-    """Session-wide facts stored with every row."""
+    """Session-wide facts stored with every row (``_running/row.py`` puts them there)."""
 
     run_id: str
     started_at: datetime
@@ -71,13 +70,7 @@ class Environment:
     cpu_model: str
     logical_cpus: int
     usable_cpus: int
-    load_avg_1m: float
     platform: str
-
-    def as_row(self) -> dict[str, Any]:
-        # shallow on purpose: every field is immutable, and asdict's deep copy cost
-        # about 20 us per measured round (benchmarks/bench_overhead.py)
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
 def current_environment(
@@ -96,6 +89,5 @@ def current_environment(
         cpu_model=cpu_model(),
         logical_cpus=os.cpu_count() or 1,
         usable_cpus=usable_cpus(),
-        load_avg_1m=os.getloadavg()[0],
         platform=platform.platform(),
     )

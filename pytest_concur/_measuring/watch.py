@@ -8,11 +8,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._running.fixture import RoundCosts
 from .._warnings import MeasurementWarning
 from .sampler import CoreSamples, CoreSampling
 from .spans import TaskSpan, task_rows
 from .timeout import Deadline, descendants, kill_new_descendants
+
+
+@dataclass(frozen=True, slots=True)
+class WatchReadings:
+    """A round's figures that come from its watch; None where that part was off."""
+
+    timeout_s: float | None
+    sample_interval_s: float | None
+    system_cores_busy: float | None
+    sampler_cpu_s: float | None
 
 
 @dataclass(slots=True)
@@ -55,27 +64,18 @@ class RoundWatch:
                 )
         return samples
 
-    def columns(
-        self, samples: CoreSamples | None, *, tasks: int | None, costs: RoundCosts
-    ) -> dict[str, Any]:
-        """The row's columns that come from the watch."""
+    def readings(self, samples: CoreSamples | None) -> WatchReadings:
+        """What the watch saw of the round, for its row."""
         sampler_cpu: float | None = None
         if self.sampler_cpu_before is not None and self.sampling is not None:
             after = self.sampling.cpu_s()
             sampler_cpu = None if after is None else after - self.sampler_cpu_before
-        columns: dict[str, Any] = {
-            "timeout_s": self.deadline.seconds,
-            "executor_address": costs.executor_address,
-            "sample_interval_s": samples.interval_s if samples is not None else None,
-            "system_cores_busy": samples.cores_busy() if samples is not None else None,
-            "sampler_cpu_s": sampler_cpu,
-            "tasks": tasks,
-        }
-        if costs.pool_ran:
-            # what the pool really used, not what was asked: null for models that start
-            # no processes, the interpreter's default where none was named
-            columns["start_method"] = costs.start_method
-        return columns
+        return WatchReadings(
+            timeout_s=self.deadline.seconds,
+            sample_interval_s=samples.interval_s if samples is not None else None,
+            system_cores_busy=samples.cores_busy() if samples is not None else None,
+            sampler_cpu_s=sampler_cpu,
+        )
 
     def timeline_rows(
         self,

@@ -108,8 +108,15 @@ class Concur:
             self._spans.append((map_index, span, None))
         return values
 
-    def _end_round(self, *, abort: bool = False) -> RoundCosts:
-        """Stop the round's workers; called by the plugin inside the timed window.
+    # ---- the round loop's side (_running/rounds.py); a test body has no use for these
+
+    @property
+    def traces_tasks(self) -> bool:
+        """Whether ``map`` records task spans (``--concur-task-timeline``)."""
+        return self._trace
+
+    def end_round(self, *, abort: bool = False) -> RoundCosts:
+        """Stop the round's workers; called by the round loop inside the timed window.
 
         ``abort`` (after a timeout) stops them without waiting on running tasks; a
         timeout that fires while the pool closes normally also ends in an abort.
@@ -143,7 +150,7 @@ class Concur:
         self._maps = 0
         return costs
 
-    def _take_spans(self) -> list[TaskSpan]:
+    def take_spans(self) -> list[TaskSpan]:
         """The task spans recorded since the last call (one round's), handed over once."""
         spans, self._spans = self._spans, []
         return [TaskSpan.from_span(index, span, transfer) for index, span, transfer in spans]

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 import traceback
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from .._measuring.environment import Environment, gil_enabled
-from .._measuring.process_tree import Meter, Usage
+from .._measuring.environment import Environment
+from .._measuring.process_tree import Meter
 from .._measuring.sampler import CoreSampling
 from .._measuring.spans import now_ns
 from .._measuring.transfer import round_columns
 from .._measuring.watch import RoundWatch
 from .fixture import Concur, RoundCosts
+from .row import ItemFacts, RoundFacts, RoundRow, round_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,20 +32,6 @@ class Variant:
 class RoundPlan:
     warmup: int
     rounds: int
-
-
-@dataclass(frozen=True, slots=True)
-class ItemFacts:
-    """What every row of one test item shares."""
-
-    test_id: str
-    experiment: str
-    params: str
-    params_json: str
-    workload: str
-    model: str
-    workers: int
-    start_method: str | None
 
 
 def describe_params(params: Mapping[str, object]) -> tuple[str, str]:
@@ -86,7 +71,7 @@ def run_rounds(
     *,
     exclusive: bool,
     skip_types: tuple[type[BaseException], ...],
-    on_round: Callable[[dict[str, Any]], None],
+    on_round: Callable[[RoundRow], None],
     hold: Callable[[], AbstractContextManager[float | None]] = lambda: nullcontext(None),
     timeout: float | None = None,
     sampling: CoreSampling | None = None,
@@ -112,7 +97,7 @@ def run_rounds(
             try:
                 body()
             finally:
-                costs = runner._end_round(abort=watch.deadline.expired)
+                costs = runner.end_round(abort=watch.deadline.expired)
 
     # one Meter for the item's rounds: its /proc files stay open between them
     with Meter() as meter:
@@ -125,83 +110,31 @@ def run_rounds(
                     one_round, exclude=(*watch.exclude, *runner.excluded_processes)
                 )
                 samples = watch.end(measured.error)
-            spans = runner._take_spans()
-            row = make_row(
+            spans = runner.take_spans()
+            row = round_row(
+                environment,
+                facts,
+                RoundFacts(
+                    index=index,
+                    warmup=index < plan.warmup,
+                    exclusive=exclusive,
+                    outcome=_outcome(measured.error, skip_types),
+                    error=None if measured.error is None else _error_text(measured.error),
+                    lock_wait_s=lock_wait_s,
+                    started_at=started_at,
+                    tasks=len(spans) if runner.traces_tasks else None,
+                ),
                 measured.usage,
                 costs,
-                facts,
-                environment,
-                round_index=index,
-                warmup=index < plan.warmup,
-                exclusive=exclusive,
-                lock_wait_s=lock_wait_s,
-                round_started_at=datetime.fromtimestamp(started_at, UTC).isoformat(),
-                outcome=_outcome(measured.error, skip_types),
-                error=None if measured.error is None else _error_text(measured.error),
-            )
-            row.update(
-                watch.columns(samples, tasks=len(spans) if runner._trace else None, costs=costs)
+                watch.readings(samples),
             )
             row.update(round_columns(span.transfer for span in spans))
             on_round(row)
             if on_timeline is not None:
                 keys = {"run_id": row["run_id"], "test_id": facts.test_id, "round": index,
                         "model": facts.model, "workers": facts.workers}  # fmt: skip
-                on_timeline(*watch.timeline_rows(keys, spans if runner._trace else None, samples))
+                traced = spans if runner.traces_tasks else None
+                on_timeline(*watch.timeline_rows(keys, traced, samples))
             if measured.error is not None:
                 return measured.error
     return None
-
-
-def make_row(
-    usage: Usage,
-    costs: RoundCosts,
-    facts: ItemFacts,
-    environment: Environment,
-    *,
-    round_index: int,
-    warmup: bool,
-    exclusive: bool,
-    outcome: str,
-    error: str | None,
-    lock_wait_s: float | None = None,
-    round_started_at: str | None = None,
-) -> dict[str, Any]:
-    """One tidy row of plain values (they cross process boundaries under xdist)."""
-    cores_used = usage.cpu_s / usage.wall_s if usage.wall_s > 0 else float("nan")
-    row: dict[str, Any] = environment.as_row()
-    row["started_at"] = environment.started_at.isoformat()
-    row.update(
-        gil_enabled=gil_enabled(),
-        xdist_worker=os.environ.get("PYTEST_XDIST_WORKER"),
-        test_id=facts.test_id,
-        experiment=facts.experiment,
-        params=facts.params,
-        params_json=facts.params_json,
-        workload=facts.workload,
-        model=facts.model,
-        workers=facts.workers,
-        start_method=facts.start_method,
-        round=round_index,
-        warmup=warmup,
-        wall_s=usage.wall_s,
-        cpu_user_s=usage.cpu_user_s,
-        cpu_sys_s=usage.cpu_sys_s,
-        cpu_s=usage.cpu_s,
-        cores_used=cores_used,
-        utilization=cores_used / environment.usable_cpus,
-        ctx_voluntary=usage.ctx_voluntary,
-        ctx_involuntary=usage.ctx_involuntary,
-        max_rss_bytes=usage.max_rss_bytes,
-        startup_s=costs.startup_s,
-        shutdown_s=costs.shutdown_s,
-        descendants=usage.descendants_seen,
-        load_avg_1m=os.getloadavg()[0],
-        exclusive=exclusive,
-        lock_wait_s=lock_wait_s,
-        round_started_at=round_started_at,
-        outcome=outcome,
-        error=error,
-        session_complete=True,
-    )
-    return row

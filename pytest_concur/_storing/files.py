@@ -207,16 +207,34 @@ def rows_to_table(
 ) -> pa.Table:
     """Plain-valued rows as an Arrow table of ``schema``, tagged with the table kind.
 
-    Keys the schema lacks are dropped; columns a row lacks are null. Timestamps may be
-    ISO strings (as rows travel from xdist workers) or datetimes.
+    A key the schema lacks is a ValueError naming it (a misspelt column must not become
+    a null one); columns a row lacks are null. Timestamps may be ISO strings (as rows
+    travel from xdist workers) or datetimes.
     """
     schema = tagged_schema(schema, table)
+    _check_keys(rows, schema, table)
     try:
         return _converted_by_arrow(rows, schema)
     except (pa.ArrowException, TypeError, ValueError):
         # lone surrogates, naive times, datetimes where text was expected: the slow path
         # below knows them all, and raises for values no column can take
         return _converted_by_column(rows, schema)
+
+
+class UnknownColumnError(ValueError):
+    """A row with a key its table's schema has no column for."""
+
+
+def _check_keys(rows: Sequence[Mapping[str, Any]], schema: pa.Schema, table: str) -> None:
+    names = frozenset(schema.names)
+    # a C-level subset test per row: rows of one table share their keys, so this is cheap
+    if all(row.keys() <= names for row in rows):
+        return
+    unknown = sorted({key for row in rows for key in row if key not in names})
+    raise UnknownColumnError(
+        f"the {table} table has no column {', '.join(map(repr, unknown))} "
+        f"(its columns: {', '.join(schema.names)})"
+    )
 
 
 def _converted_by_arrow(rows: Sequence[Mapping[str, Any]], schema: pa.Schema) -> pa.Table:
