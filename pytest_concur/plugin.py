@@ -17,14 +17,15 @@ from ._measuring.gil import enabled_before_session
 from ._measuring.process_tree import become_child_subreaper
 from ._measuring.sampler import CoreSampling
 from ._reporting.outputs import SessionOutputs
+from ._running.experiment import Experiment, experiment_of, experiments_of
 from ._running.fixture import Concur
 from ._running.interrupt import terminate_like_interrupt
 from ._running.progress import round_progress
-from ._running.rounds import RoundPlan, Variant, describe_params, run_rounds
+from ._running.rounds import RoundPlan, describe_params, run_rounds
 from ._running.row import ItemFacts, RoundRow
 from ._running.session import ConcurSession
 from ._running.settings import add_options, read_settings
-from ._running.spec import WORKLOADS, ExperimentSpec, SpecError, parse_spec, variant_id
+from ._running.spec import WORKLOADS, SpecError, parse_spec
 from ._running.xdist import (
     ControllerHooks,
     MeasureGuard,
@@ -140,29 +141,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             pytrace=False,
         )
     workload_mark = getattr(pytest.mark, spec.workload)
+    # the parsed marker rides on each item's parameter: no later stage parses it again
     metafunc.parametrize(
         "concur",
         [
-            pytest.param(
-                Variant(model, workers), id=variant_id(model, workers), marks=workload_mark
-            )
-            for model, workers in spec.variants()
+            pytest.param(experiment, id=experiment.variant.id, marks=workload_mark)
+            for experiment in experiments_of(metafunc.definition.nodeid, spec)
         ],
         indirect=True,
     )
-
-
-def _variant(item: pytest.Item) -> Variant | None:
-    callspec = getattr(item, "callspec", None)
-    value = callspec.params.get("concur") if callspec is not None else None
-    return value if isinstance(value, Variant) else None
-
-
-def _spec_of(item: pytest.Item) -> ExperimentSpec:
-    marker = item.get_closest_marker("concur")
-    assert marker is not None  # only items with a Variant get here
-    session = item.config.stash[_SESSION]
-    return parse_spec(marker.args, marker.kwargs, known_models=session.models)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -173,11 +160,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
     for item in items:
-        variant = _variant(item)
-        if variant is None:
+        experiment = experiment_of(item)
+        if experiment is None:
             keep.append(item)
             continue
-        spec = _spec_of(item)
+        variant, spec = experiment.variant, experiment.spec
         selected = (
             (settings.models is None or variant.model in settings.models)
             and (settings.workloads is None or spec.workload in settings.workloads)
@@ -196,17 +183,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture
 def concur(request: pytest.FixtureRequest) -> Concur:
     """The runner for this experiment's model and worker count: ``concur.map(fn, items)``."""
-    variant = getattr(request, "param", None)
-    if not isinstance(variant, Variant):
+    experiment = getattr(request, "param", None)
+    if not isinstance(experiment, Experiment):
         pytest.fail("the `concur` fixture needs the @pytest.mark.concur marker", pytrace=False)
+    variant = experiment.variant
     session = request.config.stash[_SESSION]
     model = session.models[variant.model]
     reason = model.unavailable()
     if reason is not None:
         pytest.skip(f"model {variant.model!r} cannot run here: {reason}")
-    spec = _spec_of(request.node)
     options = ModelOptions(
-        start_method=spec.start_method or session.settings.start_method,
+        start_method=experiment.spec.start_method or session.settings.start_method,
         dask_scheduler=session.settings.dask_scheduler,
     )
     return Concur(model, variant.workers, options, trace=session.settings.task_timeline)
@@ -214,11 +201,11 @@ def concur(request: pytest.FixtureRequest) -> Concur:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    variant = _variant(pyfuncitem)
-    if variant is None:
+    experiment = experiment_of(pyfuncitem)
+    if experiment is None:
         return None
+    variant, spec = experiment.variant, experiment.spec
     session = pyfuncitem.config.stash[_SESSION]
-    spec = _spec_of(pyfuncitem)
     runner = pyfuncitem.funcargs["concur"]
     assert isinstance(runner, Concur)
     warmup, rounds = session.settings.plan(spec)
@@ -228,7 +215,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     params, params_json = describe_params(user_params)
     facts = ItemFacts(
         test_id=pyfuncitem.nodeid,
-        experiment=pyfuncitem.nodeid.split("[", 1)[0],
+        experiment=experiment.id,
         params=params,
         params_json=params_json,
         workload=spec.workload,
@@ -361,7 +348,7 @@ class _SessionHooks:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if self._worker or session.config.option.collectonly:
             return
-        if not any(_variant(item) is not None for item in session.items):
+        if not any(experiment_of(item) is not None for item in session.items):
             return  # no experiment will run: the results folder does not matter
         problem = self._state.check_results_folder(create=True)
         if problem is not None:

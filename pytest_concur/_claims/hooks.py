@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .._running.rounds import Variant
+from .._running.experiment import experiment_of
 from .._running.session import ConcurSession
-from .._running.spec import SpecError, parse_spec
 from .._storing.files import VERDICTS_SCHEMA, write_rows
 from .decision import Verdict
 from .verdicts import ClaimSpec, evaluate_claims, refuted_claims, verdict_rows
@@ -26,26 +25,15 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def experiment_of(item: pytest.Item) -> str:
-    """The experiment an item belongs to: its node id without the parameter part."""
-    return item.nodeid.split("[", 1)[0]
-
-
-def claim_of(item: pytest.Item, state: ConcurSession) -> ClaimSpec | None:
+def claim_of(item: pytest.Item) -> ClaimSpec | None:
     """The claim an experiment item states, or None (not an experiment, or no claim)."""
-    callspec = getattr(item, "callspec", None)
-    if callspec is None or not isinstance(callspec.params.get("concur"), Variant):
+    experiment = experiment_of(item)
+    if experiment is None:
         return None
-    marker = item.get_closest_marker("concur")
-    if marker is None:
-        return None
-    try:
-        spec = parse_spec(marker.args, marker.kwargs, known_models=state.models)
-    except SpecError:
-        return None  # reported at collection already
+    spec = experiment.spec
     if spec.claim is None and not spec.expect:
         return None
-    return ClaimSpec(experiment_of(item), spec.claim, spec.expect)
+    return ClaimSpec(experiment.id, spec.claim, spec.expect)
 
 
 class ClaimHooks:
@@ -67,7 +55,7 @@ class ClaimHooks:
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
         if call.when == "call":
-            claim = claim_of(item, self._state)
+            claim = claim_of(item)
             if claim is not None:
                 if not self._worker:
                     self._local.setdefault(claim.experiment, claim)

@@ -21,14 +21,6 @@ from .row import ItemFacts, RoundFacts, RoundRow, round_row
 
 
 @dataclass(frozen=True, slots=True)
-class Variant:
-    """One expansion of the marker: the model and worker count of a test item."""
-
-    model: str
-    workers: int
-
-
-@dataclass(frozen=True, slots=True)
 class RoundPlan:
     warmup: int
     rounds: int
