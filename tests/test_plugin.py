@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import get_args, get_type_hints
+
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from helpers import BUSY_SOURCE, read_results
 
+from pytest_concur._running.row import RoundRow
 from pytest_concur._storing.files import ROUNDS_SCHEMA
 
 CONTRACT_COLUMNS = [
@@ -56,6 +61,10 @@ def test_marker_expands_into_readable_ids(pytester: pytest.Pytester) -> None:
     )
 
 
+def _nullable(annotation: object) -> bool:
+    return type(None) in get_args(annotation)
+
+
 def test_rows_columns_and_types(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_exp=EXPERIMENT)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
@@ -63,7 +72,17 @@ def test_rows_columns_and_types(pytester: pytest.Pytester) -> None:
     rows = read_results(pytester)
     # 7 busy variants x (1 warm-up + 2 rounds) + 2 nap variants x 2 rounds
     assert len(rows) == 7 * 3 + 2 * 2
-    assert set(CONTRACT_COLUMNS) <= set(rows.columns)
+    # the file as written, not load()'s frame (which fills any missing column with nulls)
+    [path] = Path(pytester.path, "results").glob("*.parquet")
+    stored = pq.read_table(path)
+    assert stored.schema.equals(ROUNDS_SCHEMA, check_metadata=False)
+    assert set(CONTRACT_COLUMNS) <= set(stored.column_names)
+    hints = get_type_hints(RoundRow)
+    always_filled = [name for name in stored.column_names if not _nullable(hints[name])]
+    assert "wall_s" in always_filled
+    assert {name: stored.column(name).null_count for name in always_filled} == dict.fromkeys(
+        always_filled, 0
+    )
     assert list(rows.columns) == ROUNDS_SCHEMA.names
     for column in ("wall_s", "cpu_s", "cores_used", "utilization", "startup_s"):
         assert pd.api.types.is_float_dtype(rows[column]), column

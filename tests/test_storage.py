@@ -23,6 +23,7 @@ from pytest_concur._running.rounds import describe_params
 from pytest_concur._storing import files as _storage
 from pytest_concur._storing.files import (
     OWNER_LOCK,
+    PART_SUFFIX,
     ROUNDS_SCHEMA,
     SCHEMA_VERSION,
     ResultsFileWarning,
@@ -33,6 +34,7 @@ from pytest_concur._storing.files import (
     rows_to_table,
     storable_text,
     tagged_schema,
+    write_part,
     write_rows,
 )
 
@@ -302,7 +304,7 @@ def make_parts(folder: Path, run_id: str, rounds: int) -> Path:
     parts.mkdir(parents=True)
     (parts / OWNER_LOCK).write_text("pid 1\n")
     rows = [row(run_id=run_id, round=i) for i in range(rounds)]
-    write_rows(rows, parts / "rounds-000001.parquet")
+    write_part(rows_to_table(rows), parts / f"rounds-000001{PART_SUFFIX}")  # as Spill writes it
     return parts
 
 
