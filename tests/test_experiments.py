@@ -247,15 +247,15 @@ def test_the_real_experiments_reach_verdicts_in_quick_mode(pytester: pytest.Pyte
         "-p", "no:cacheprovider", "--concur-quick", "--concur-report"
     )
     result.assert_outcomes(passed=4)
-    out = result.stdout.str()
-    for claim in ("5. Blocking:", "6. Synchronous:"):
-        assert any(
-            line.split()[:1] in (["CONFIRMED"], ["REFUTED"], ["INCONCLUSIVE"]) and claim in line
-            for line in out.splitlines()
-        ), claim
+    # IO-bound claims with wide margins (a 20 ms "network", 16 requests at once): the
+    # five rounds of quick mode confirm them, and each line of the report says so
+    result.stdout.re_match_lines_random(
+        [r"\s*CONFIRMED\b.*5\. Blocking:.*", r"\s*CONFIRMED\b.*6\. Synchronous:.*"]
+    )
     verdicts = _verdicts(pytester)
     assert set(verdicts["claim"].astype(str).str[:2]) == {"5.", "6."}
-    assert set(verdicts["status"].astype(str)) <= {"confirmed", "refuted", "inconclusive"}
+    unconfirmed = verdicts[verdicts["status"].astype(str) != "confirmed"]
+    assert unconfirmed.empty, unconfirmed[["expectation", "status", "reason"]].to_string()
 
 
 def test_an_expectation_naming_a_missing_variant_is_a_collection_error(

@@ -64,7 +64,6 @@ def kill_self(item: int) -> int:
 def run(model: Model, fn: Callable[[Any], Any], items: Iterable[Any], workers: int = 2,
         options: ModelOptions = SPAWN) -> list[Any]:  # fmt: skip
     pool = model.start(workers, options)
-    assert isinstance(pool, Pool)
     try:
         return pool.map(fn, items)
     finally:
@@ -80,7 +79,6 @@ def test_builtin_models_have_unique_names_and_say_if_they_run_here() -> None:
     assert names[:5] == ["serial", "threads", "processes", "asyncio", "asyncio-processes"]
     assert len(set(names)) == len(names)
     for model in models:
-        assert isinstance(model, Model)
         assert model.summary
         reason = model.unavailable()
         assert reason is None or (isinstance(reason, str) and reason)
