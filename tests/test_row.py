@@ -12,8 +12,10 @@ import pytest
 
 from pytest_concur._measuring.environment import current_environment
 from pytest_concur._measuring.process_tree import Usage
+from pytest_concur._measuring.spans import TaskSpan
 from pytest_concur._measuring.watch import WatchReadings
 from pytest_concur._running.fixture import RoundCosts
+from pytest_concur._running.rounds import RoundPlan, run_rounds
 from pytest_concur._running.row import (
     IsoTime,
     ItemFacts,
@@ -142,3 +144,42 @@ def test_a_missing_column_is_null() -> None:
     del row["tasks"]
     assert rows_to_table([row]).column("tasks").to_pylist() == [None]
 
+
+
+class _FakeRunner:
+    """A stand-in for Concur through the round loop's interface (RoundRunner)."""
+
+    excluded_processes: tuple[int, ...] = ()
+    traces_tasks = False
+
+    def __init__(self) -> None:
+        self.ended: list[bool] = []
+
+    def end_round(self, *, abort: bool = False) -> RoundCosts:
+        self.ended.append(abort)
+        return RoundCosts(0.001, 0.002, start_method="forkserver", pool_ran=True)
+
+    def take_spans(self) -> list[TaskSpan]:
+        return []
+
+
+def test_the_round_loop_builds_one_row_per_round_through_the_runners_interface() -> None:
+    runner = _FakeRunner()
+    rows: list[RoundRow] = []
+    error = run_rounds(
+        lambda: None,
+        runner,
+        RoundPlan(warmup=1, rounds=2),
+        FACTS,
+        current_environment("run-2"),
+        exclusive=False,
+        skip_types=(),
+        on_round=rows.append,
+    )
+    assert error is None
+    assert runner.ended == [False, False, False]  # each round ended inside its window
+    assert [(row["round"], row["warmup"]) for row in rows] == [(0, True), (1, False), (2, False)]
+    assert {row["start_method"] for row in rows} == {"forkserver"}  # what the pool used
+    assert {row["startup_s"] for row in rows} == {0.001}
+    assert {row["tasks"] for row in rows} == {None}  # spans off
+    rows_to_table(rows)  # every key a column

@@ -8,16 +8,30 @@ import traceback
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from .._measuring.environment import Environment
 from .._measuring.process_tree import Meter
 from .._measuring.sampler import CoreSampling
-from .._measuring.spans import now_ns
+from .._measuring.spans import TaskSpan, now_ns
 from .._measuring.transfer import round_columns
 from .._measuring.watch import RoundWatch
-from .fixture import Concur, RoundCosts
+from .fixture import RoundCosts
 from .row import ItemFacts, RoundFacts, RoundRow, round_row
+
+
+class RoundRunner(Protocol):
+    """What the round loop needs of the fixture object (``Concur``): its public round side."""
+
+    @property
+    def excluded_processes(self) -> tuple[int, ...]: ...
+
+    @property
+    def traces_tasks(self) -> bool: ...
+
+    def end_round(self, *, abort: bool = False) -> RoundCosts: ...
+
+    def take_spans(self) -> list[TaskSpan]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +70,7 @@ def _outcome(error: BaseException | None, skip_types: tuple[type[BaseException],
 
 def run_rounds(
     body: Callable[[], object],
-    runner: Concur,
+    runner: RoundRunner,
     plan: RoundPlan,
     facts: ItemFacts,
     environment: Environment,
