@@ -13,6 +13,7 @@ import pytest
 from pytest_concur._measuring.environment import current_environment
 from pytest_concur._measuring.process_tree import Usage
 from pytest_concur._measuring.spans import TaskSpan
+from pytest_concur._measuring.transfer import round_transfer
 from pytest_concur._measuring.watch import WatchReadings
 from pytest_concur._running.fixture import RoundCosts
 from pytest_concur._running.rounds import RoundPlan, run_rounds
@@ -99,6 +100,7 @@ def _row(costs: RoundCosts, facts: ItemFacts = FACTS) -> RoundRow:
         WatchReadings(
             timeout_s=None, sample_interval_s=0.01, system_cores_busy=1.5, sampler_cpu_s=0.001
         ),
+        round_transfer([(100, 2_000_000), None, (50, 1_000_000)]),
     )
 
 
@@ -117,6 +119,7 @@ def test_a_built_row_becomes_a_table_of_the_schema_with_every_value_kept() -> No
     assert stored["round_started_at"] == datetime(2026, 1, 1, tzinfo=UTC)
     assert stored["system_cores_busy"] == 1.5
     assert stored["round"] == 3
+    assert (stored["transfer_bytes"], stored["transfer_s"]) == (150, pytest.approx(0.003))
     assert all(stored[name] is not None for name, value in row.items() if value is not None)
 
 
@@ -182,4 +185,5 @@ def test_the_round_loop_builds_one_row_per_round_through_the_runners_interface()
     assert {row["start_method"] for row in rows} == {"forkserver"}  # what the pool used
     assert {row["startup_s"] for row in rows} == {0.001}
     assert {row["tasks"] for row in rows} == {None}  # spans off
+    assert {(row["transfer_bytes"], row["transfer_s"]) for row in rows} == {(None, None)}
     rows_to_table(rows)  # every key a column

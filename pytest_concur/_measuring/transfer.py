@@ -16,6 +16,7 @@ from __future__ import annotations
 import pickle
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
@@ -77,14 +78,20 @@ def unpack(outcome: tuple[bytes, int]) -> tuple[Any, int, int]:
     return value, len(out), worker_ns + time.perf_counter_ns() - started
 
 
-def round_columns(
-    transfers: Iterable[tuple[int, int] | None],
-) -> dict[str, float | int | None]:
-    """The round's ``transfer_bytes`` and ``transfer_s``: null when no task was shipped."""
+@dataclass(frozen=True, slots=True)
+class RoundTransfer:
+    """A round's ``transfer_bytes`` and ``transfer_s``: None when no task was shipped."""
+
+    bytes: int | None
+    seconds: float | None
+
+
+def round_transfer(transfers: Iterable[tuple[int, int] | None]) -> RoundTransfer:
+    """What the round's shipped tasks moved, from each task's (bytes, ns) or None."""
     shipped_tasks = [t for t in transfers if t is not None]
     if not shipped_tasks:
-        return {"transfer_bytes": None, "transfer_s": None}
-    return {
-        "transfer_bytes": sum(size for size, _ in shipped_tasks),
-        "transfer_s": sum(ns for _, ns in shipped_tasks) / 1e9,
-    }
+        return RoundTransfer(None, None)
+    return RoundTransfer(
+        bytes=sum(size for size, _ in shipped_tasks),
+        seconds=sum(ns for _, ns in shipped_tasks) / 1e9,
+    )

@@ -14,7 +14,7 @@ from .._measuring.environment import Environment
 from .._measuring.process_tree import Meter
 from .._measuring.sampler import CoreSampling
 from .._measuring.spans import TaskSpan, now_ns
-from .._measuring.transfer import round_columns
+from .._measuring.transfer import round_transfer
 from .._measuring.watch import RoundWatch
 from .fixture import RoundCosts
 from .row import ItemFacts, RoundFacts, RoundRow, round_row
@@ -133,8 +133,8 @@ def run_rounds(
                 measured.usage,
                 costs,
                 watch.readings(samples),
+                round_transfer(span.transfer for span in spans),
             )
-            row.update(round_columns(span.transfer for span in spans))
             on_round(row)
             if on_timeline is not None:
                 keys = {"run_id": row["run_id"], "test_id": facts.test_id, "round": index,

@@ -17,6 +17,7 @@ from typing import NewType, TypedDict
 
 from .._measuring.environment import Environment, gil_enabled
 from .._measuring.process_tree import Usage
+from .._measuring.transfer import RoundTransfer
 from .._measuring.watch import WatchReadings
 from .fixture import RoundCosts
 
@@ -73,6 +74,8 @@ class RoundRow(TypedDict):
     system_cores_busy: float | None
     sampler_cpu_s: float | None
     tasks: int | None
+    transfer_bytes: int | None
+    transfer_s: float | None
     outcome: str
     error: str | None
     session_complete: bool
@@ -126,6 +129,7 @@ def round_row(
     usage: Usage,
     costs: RoundCosts,
     readings: WatchReadings,
+    transfer: RoundTransfer,
 ) -> RoundRow:
     """One tidy row of plain values (they cross process boundaries under xdist)."""
     cores_used = usage.cpu_s / usage.wall_s if usage.wall_s > 0 else float("nan")
@@ -176,6 +180,8 @@ def round_row(
         system_cores_busy=readings.system_cores_busy,
         sampler_cpu_s=readings.sampler_cpu_s,
         tasks=round_facts.tasks,
+        transfer_bytes=transfer.bytes,
+        transfer_s=transfer.seconds,
         outcome=round_facts.outcome,
         error=round_facts.error,
         session_complete=True,
