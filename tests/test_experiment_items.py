@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from pathlib import Path
 
 import pytest
 
-# imported here, before pytester's in-process runs, so that they do not import it again
 import pytest_concur.analysis as analysis
-import pytest_concur.plugin as plugin
-from pytest_concur._running.spec import ExperimentSpec, parse_spec
 
 EXPERIMENTS = """
 import pytest
@@ -31,33 +27,45 @@ def test_plain():
 """
 
 
-def test_the_marker_is_parsed_once_per_test_function(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    calls: list[Mapping[str, object]] = []
+COUNTING_CONFTEST = """
+import pytest_concur.plugin as plugin
 
-    def counting(
-        args: Sequence[object], kwargs: Mapping[str, object], **options: Any
-    ) -> ExperimentSpec:
-        calls.append(kwargs)
-        return parse_spec(args, kwargs, **options)
+calls = []
+parse_spec = plugin.parse_spec
 
-    monkeypatch.setattr(plugin, "parse_spec", counting)
+
+def counting(*args, **kwargs):
+    calls.append(kwargs.get("known_models"))
+    return parse_spec(*args, **kwargs)
+
+
+plugin.parse_spec = counting
+
+
+def pytest_sessionfinish(session):
+    with open("parse_calls.txt", "w") as out:
+        out.write(str(len(calls)))
+"""
+
+
+def test_the_marker_is_parsed_once_per_test_function(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(COUNTING_CONFTEST)
     pytester.makepyfile(test_exp=EXPERIMENTS)
-    result = pytester.runpytest(
-        "--concur-no-save", "--concur-report", "--concur-models", "serial,threads"
-    )
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--concur-no-save", "--concur-report",
+        "--concur-models", "serial,threads",
+    )  # fmt: skip
     # 3 variants x 2 sizes measured, the plain test too; the claim judged at the end
     result.assert_outcomes(passed=7)
     result.stdout.fnmatch_lines(["*pytest-concur claims*", "*threads keep up*"])
-    assert len(calls) == 1
+    assert Path(pytester.path, "parse_calls.txt").read_text() == "1"
 
 
 def test_rows_and_verdicts_name_the_experiment_without_its_parameters(
     pytester: pytest.Pytester,
 ) -> None:
     pytester.makepyfile(test_exp=EXPERIMENTS)
-    result = pytester.runpytest("--concur-models", "threads")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--concur-models", "threads")
     result.assert_outcomes(passed=5, deselected=2)
     rows = analysis.load(pytester.path / "results")
     assert sorted(set(rows["experiment"])) == ["test_exp.py::test_it"]
