@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ._running.fixture import Concur
     from ._running.row import RoundRow
 
-_ROWS = pytest.StashKey[list[RoundRow]]()
+_ROWS = pytest.StashKey["list[RoundRow]"]()  # RoundRow: imported for typing only
 #: an item's rows of the tasks and cores tables, while it runs on an xdist worker
 _TIMELINES = pytest.StashKey[tuple[list[dict[str, Any]], list[dict[str, Any]]]]()
 

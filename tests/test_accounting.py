@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 from helpers import read_results
 
+# loaded before pytester snapshots sys.modules: re-imported after a test, it would
+# register its pandas accessor again (a UserWarning under filterwarnings = error)
+import pytest_concur.analysis  # noqa: F401
 from pytest_concur._measuring.accounting import choose_backend, proc_unavailable
 from pytest_concur._measuring.accounting_psutil import PsutilMeter
 

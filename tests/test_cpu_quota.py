@@ -12,6 +12,9 @@ from helpers import read_results
 from hypothesis import given
 from hypothesis import strategies as st
 
+# loaded before pytester snapshots sys.modules: re-imported after a test, it would
+# register its pandas accessor again (a UserWarning under filterwarnings = error)
+import pytest_concur.analysis  # noqa: F401
 from pytest_concur import MeasurementWarning
 from pytest_concur._measuring.cpu_quota import (
     cgroup_mounts,

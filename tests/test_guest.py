@@ -7,6 +7,10 @@ import json
 import pytest
 from helpers import read_results
 
+# loaded before pytester snapshots sys.modules: re-imported after a test, it would
+# register its pandas accessor again (a UserWarning under filterwarnings = error)
+import pytest_concur.analysis  # noqa: F401
+
 # what the process looks like at the end of the session, written by a conftest hook
 # that runs after every other (its cleanup was registered before the plugin's)
 CONFTEST_PROBE = """
