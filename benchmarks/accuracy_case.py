@@ -3,7 +3,7 @@
     python accuracy_case.py CASE WORK [--baseline]
 
 Runs the case's set-up, then its region measured with
-``pytest_concur._measuring.process_tree.measure``
+``pytest_concur._measuring.proc_meter.measure``
 (the very function the plugin uses for every round), then its tear-down, and prints
 one JSON line: what measure() saw. Under ``perf stat -D -1 --control`` it switches
 perf's counting on just before measure() and off just after (see _perf_window), so
@@ -12,10 +12,10 @@ nothing is measured: the ground truth tool's CPU total of that run is the cost o
 everything around the region (interpreter start-up, set-up, tear-down, exit), which
 bench_accuracy.py subtracts from the full run's total.
 
-The module is loaded from its file alone (not through the package's ``__init__``, which
-imports pandas): start-up stays small beside the region, and on a free-threaded build no
-extension can switch the GIL back on. It is the same file the plugin imports (or the
-file named by CONCUR_MEASURE_FILE, to compare another version of it).
+The package's ``__init__`` imports nothing heavy (no pandas), so start-up stays small
+beside the region, and on a free-threaded build no extension can switch the GIL back on.
+CONCUR_MEASURE_FILE names a single-file version to compare instead (as process_tree.py
+was before it was split), loaded from its file alone.
 
 WORK is the number of loop iterations per busy task (deterministic work, not a time);
 the sleep case sleeps SLEEP_S whatever WORK says.
@@ -23,6 +23,7 @@ the sleep case sleeps SLEEP_S whatever WORK says.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import json
 import multiprocessing
@@ -41,20 +42,24 @@ from types import ModuleType
 
 def _load_measure() -> ModuleType:
     override = os.environ.get("CONCUR_MEASURE_FILE")  # another version, to compare
-    if override:
-        path = Path(override)
-    else:
-        package = importlib.util.find_spec("pytest_concur")
-        if package is None or not package.submodule_search_locations:
-            raise SystemExit("pytest_concur is not installed in this interpreter")
-        path = Path(next(iter(package.submodule_search_locations)), "_measuring", "process_tree.py")
-    spec = importlib.util.spec_from_file_location("_concur_measure", path)
+    if not override:
+        return importlib.import_module("pytest_concur._measuring.proc_meter")
+    spec = importlib.util.spec_from_file_location("_concur_measure", Path(override))
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up by name
     spec.loader.exec_module(module)
     return module
+
+
+def _become_subreaper(module: ModuleType) -> None:
+    """As the plugin does for its session (an old single file brings its own)."""
+    own = getattr(module, "become_child_subreaper", None)
+    if own is not None:
+        own()
+    else:
+        importlib.import_module("pytest_concur._measuring.subreaper").become_child_subreaper()
 
 
 SLEEP_S = 1.0
@@ -183,7 +188,7 @@ def main() -> int:
     baseline = "--baseline" in sys.argv
     measure_module = _load_measure()
     if case != "grandchild_no_subreaper":
-        measure_module.become_child_subreaper()  # as the plugin does for its session
+        _become_subreaper(measure_module)
     setup, region, teardown = _phases(case, work)
     setup()
     result: dict[str, object] = {"case": case, "baseline": baseline}

@@ -6,7 +6,7 @@ build, a process pool shut down inside the round, a persistent pool, each start
 method (fork, spawn, forkserver), a child that leaves a grandchild behind, and a sleep.
 
 Method. Each case is a small script (accuracy_case.py) that measures one region with
-``pytest_concur._measuring.process_tree.measure``, the function the plugin runs for every round, and
+``pytest_concur._measuring.proc_meter.measure``, the function the plugin runs for every round, and
 prints what it saw. The script runs under ``perf stat -e task-clock``: perf counts
 the CPU time of the process and of every process it starts, inherited down the tree
 whoever reaps them (a forkserver's workers, orphans), in nanoseconds.

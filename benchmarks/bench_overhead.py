@@ -47,7 +47,7 @@ from pathlib import Path
 from _bench import Report, json_arg, median
 
 import pytest_concur
-from pytest_concur._measuring.process_tree import Meter, measure
+from pytest_concur._measuring.proc_meter import Meter, measure
 
 TARGET_US = 50.0
 

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import workloads
-from ._measuring.timeout import RoundTimeout
-from ._running.fixture import Concur
 from ._warnings import ConcurWarning, GilStateWarning, MeasurementWarning, ResultsFileWarning
-from .models import WorkerDiedError
 
 if TYPE_CHECKING:
+    from . import workloads
     from ._advice.frames import diagnose, recommend, scaling
     from ._claims.vocabulary import (
         ClaimError,
@@ -27,13 +24,22 @@ if TYPE_CHECKING:
         utilization,
         variant,
     )
+    from ._measuring.timeout import RoundTimeout
+    from ._running.fixture import Concur
     from .analysis import amdahl, compare, efficiency, load, load_verdicts, speedup, summarize
+    from .models import WorkerDiedError
 
-# The pandas and numpy side loads on first use: worker processes (forkserver and spawn
-# children too) and subinterpreters import this package to unpickle their tasks, and
-# must neither pay for pandas in their measured start-up nor fail on numpy, which
+# Everything but the warnings loads on first use. Every pytest run in an environment with
+# the plugin imports this package (the plugin's own module lives in it): a run without
+# experiments must not pay for asyncio, the models or pandas. Worker processes (forkserver
+# and spawn children too) and subinterpreters import it to unpickle their tasks, and must
+# neither pay for pandas in their measured start-up nor fail on numpy, which
 # subinterpreters cannot load. Names listed here resolve through __getattr__.
 _LAZY = {
+    "workloads": "",
+    "RoundTimeout": "_measuring.timeout",
+    "Concur": "_running.fixture",
+    "WorkerDiedError": "models",
     **dict.fromkeys(
         ("amdahl", "compare", "efficiency", "load", "load_verdicts", "speedup", "summarize"),
         "analysis",
@@ -53,7 +59,10 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     from importlib import import_module
 
-    value = getattr(import_module(f".{module}", __name__), name)
+    if not module:  # a subpackage
+        value: Any = import_module(f".{name}", __name__)
+    else:
+        value = getattr(import_module(f".{module}", __name__), name)
     globals()[name] = value  # imported once, then found like any other name
     return value
 

@@ -13,13 +13,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pytest_concur._measuring.proc_files import has_children
+from pytest_concur._measuring.proc_meter import Meter, measure
 from pytest_concur._measuring.process_tree import (
-    Meter,
     ProcessSample,
     TreeSnapshot,
     _sample,
-    has_children,
-    measure,
     snapshot,
     usage_between,
 )

@@ -11,9 +11,9 @@ import pyarrow as pa
 import pytest
 
 from pytest_concur._measuring.environment import current_environment
-from pytest_concur._measuring.process_tree import Usage
 from pytest_concur._measuring.spans import TaskSpan
 from pytest_concur._measuring.transfer import round_transfer
+from pytest_concur._measuring.usage import Usage
 from pytest_concur._measuring.watch import WatchReadings
 from pytest_concur._running.fixture import RoundCosts
 from pytest_concur._running.rounds import RoundPlan, run_rounds

@@ -35,13 +35,24 @@ def other_cores_busy(rows: pd.DataFrame) -> pd.Series:
     return (machine - own).clip(lower=0.0)
 
 
+def usable_cores(rows: pd.DataFrame) -> pd.Series:
+    """Per row: the usable CPUs, or fewer cores' worth under a cgroup quota (NaN if unknown)."""
+    if "usable_cpus" not in rows:
+        return pd.Series(math.nan, index=rows.index, dtype="float64")
+    usable = pd.to_numeric(rows["usable_cpus"], errors="coerce").astype("float64")
+    if "cpu_quota" in rows:  # the kernel throttles the group to quota/period cores
+        quota = pd.to_numeric(rows["cpu_quota"], errors="coerce").astype("float64")
+        usable = usable.where(quota.isna() | (usable <= quota), quota)
+    return usable
+
+
 def crowded(rows: pd.DataFrame) -> pd.Series:
     """Per row: whether other processes competed for the CPUs during the round."""
     others = other_cores_busy(rows)
     if "usable_cpus" not in rows:
         return pd.Series(False, index=rows.index, dtype="bool")
     own = pd.to_numeric(rows["cores_used"], errors="coerce").astype("float64")
-    usable = pd.to_numeric(rows["usable_cpus"], errors="coerce").astype("float64")
+    usable = usable_cores(rows)
     full = own + others >= usable - IDLE_MARGIN
     return ((others >= OTHER_CORES) & full).fillna(False).astype("bool")
 

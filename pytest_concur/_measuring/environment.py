@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import secrets
@@ -10,6 +11,8 @@ import sys
 import sysconfig
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from .cpu_quota import cpu_quota, usable_cores
 
 
 def gil_enabled() -> bool:
@@ -27,8 +30,16 @@ def free_threaded_build() -> bool:
     return flag == 1
 
 
-def usable_cpus() -> int:
-    """CPUs this process may run on (affinity and PYTHON_CPU_COUNT respected)."""
+def usable_cpus(quota: float | None = None) -> int:
+    """CPUs this process may run on (affinity, PYTHON_CPU_COUNT and a CPU quota respected).
+
+    Under a quota of 0.5 cores the process still runs on one CPU at a time; under 1.5,
+    on two: the count is the quota rounded up, never above the affinity mask.
+    """
+    return min(_affinity_cpus(), max(1, math.ceil(quota))) if quota else _affinity_cpus()
+
+
+def _affinity_cpus() -> int:
     counter = getattr(os, "process_cpu_count", None)
     if counter is not None:
         count = counter()
@@ -37,7 +48,16 @@ def usable_cpus() -> int:
     override = os.environ.get("PYTHON_CPU_COUNT", "")
     if override.isdigit() and int(override) > 0:
         return int(override)
-    return len(os.sched_getaffinity(0))
+    affinity = getattr(os, "sched_getaffinity", None)  # missing on macOS and Windows
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
+def load_average() -> float:
+    """The 1-minute load average; NaN where the system has none (Windows)."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return math.nan
 
 
 def cpu_model() -> str:
@@ -71,12 +91,20 @@ class Environment:
     logical_cpus: int
     usable_cpus: int
     platform: str
+    #: cores' worth of CPU time the cgroup quota allows; None where there is none
+    cpu_quota: float | None = None
+
+    @property
+    def usable_cores(self) -> float:
+        """What the process can use at once: its CPUs, or fewer cores' worth under a quota."""
+        return usable_cores(self.usable_cpus, self.cpu_quota)
 
 
 def current_environment(
     run_id: str | None = None, started_at: datetime | None = None
 ) -> Environment:
     now = started_at or datetime.now(UTC)
+    quota = cpu_quota()
     version = ".".join(str(part) for part in sys.version_info[:3])
     return Environment(
         run_id=run_id or new_run_id(now),
@@ -88,6 +116,7 @@ def current_environment(
         tox_env=os.environ.get("TOX_ENV_NAME") or None,
         cpu_model=cpu_model(),
         logical_cpus=os.cpu_count() or 1,
-        usable_cpus=usable_cpus(),
+        usable_cpus=usable_cpus(quota),
         platform=platform.platform(),
+        cpu_quota=quota,
     )

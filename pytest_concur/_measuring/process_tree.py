@@ -20,24 +20,20 @@ loop of rounds; accuracy against perf stat: benchmarks/bench_accuracy.py.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import resource
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import final
+
+from .proc_files import children_of, field_value, has_children, read_proc, thread_ids
+from .usage import Usage
 
 _TICK_S = 1.0 / os.sysconf("SC_CLK_TCK")
 _TICK_NS = 1_000_000_000 // os.sysconf("SC_CLK_TCK")
-_PR_SET_CHILD_SUBREAPER = 36
 # Linux encodes another process's CPU clock as ((~pid) << 3) | type; type 2 is
 # CPUCLOCK_SCHED: the scheduler's runtime of every thread, live and exited, in ns
 _CPUCLOCK_SCHED = 2
-_READ_SIZE = 1 << 16
-_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
-# __WALL (linux/wait.h): also count children whose exit signal is not SIGCHLD
-_WAIT_ALL_CHILDREN = 0x40000000
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,74 +77,6 @@ class TreeSnapshot:
     self_maxrss_bytes: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Usage:
-    """What one region consumed; CPU and switches cover the whole process tree."""
-
-    wall_s: float
-    cpu_user_s: float
-    cpu_sys_s: float
-    ctx_voluntary: int
-    ctx_involuntary: int
-    max_rss_bytes: int
-    descendants_seen: int
-
-    @property
-    def cpu_s(self) -> float:
-        return self.cpu_user_s + self.cpu_sys_s
-
-
-def become_child_subreaper() -> bool:
-    """Make orphaned descendants re-parent to this process so their CPU time is not lost."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return bool(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
-    except (OSError, AttributeError):
-        return False
-
-
-def read_proc(path: str) -> bytes | None:
-    """A /proc file's bytes (up to 64 KiB), or None when its process is gone."""
-    # os.open/os.read: half the cost of open() with its buffered file object
-    try:
-        handle = os.open(path, os.O_RDONLY)
-    except OSError:  # the process ended between listing and reading: nothing to count
-        return None
-    try:
-        return os.read(handle, _READ_SIZE)
-    except OSError:
-        return None
-    finally:
-        os.close(handle)
-
-
-def thread_ids(pid: int) -> list[str]:
-    """The ids of a process's threads, as /proc names them (none when it is gone)."""
-    try:
-        return os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return []
-
-
-def children_of(pid: int, tids: list[str]) -> list[int]:
-    """A child is listed under the thread that started it (or a sibling if that one ended)."""
-    children: list[int] = []
-    for tid in tids:
-        text = read_proc(f"/proc/{pid}/task/{tid}/children")
-        if text:
-            children.extend(int(part) for part in text.split())
-    return children
-
-
-def _field(text: bytes, name: bytes) -> int:
-    at = text.find(name)
-    if at < 0:
-        return 0
-    at += len(name)
-    end = text.find(b"\n", at)
-    return int(text[at : end if end >= 0 else len(text)].split()[0])
-
-
 def _status_fields(pid: int, tids: list[str]) -> tuple[int, int, int]:
     """Voluntary and involuntary switches summed over live threads, and VmHWM in bytes."""
     voluntary = involuntary = peak = 0
@@ -156,10 +84,10 @@ def _status_fields(pid: int, tids: list[str]) -> tuple[int, int, int]:
         text = read_proc(f"/proc/{pid}/task/{tid}/status")
         if text is None:
             continue
-        voluntary += _field(text, b"\nvoluntary_ctxt_switches:")
-        involuntary += _field(text, b"\nnonvoluntary_ctxt_switches:")
+        voluntary += field_value(text, b"\nvoluntary_ctxt_switches:")
+        involuntary += field_value(text, b"\nnonvoluntary_ctxt_switches:")
         if not peak:
-            peak = _field(text, b"\nVmHWM:") * 1024
+            peak = field_value(text, b"\nVmHWM:") * 1024
     return voluntary, involuntary, peak
 
 
@@ -195,19 +123,6 @@ def _sample(pid: int) -> tuple[tuple[int, int], ProcessSample, list[str]] | None
         cpu_ns=cpu_ns,
     )
     return (pid, int(fields[19])), sample, tids
-
-
-def has_children() -> bool:
-    """Whether this process has any child, live or zombie, under any of its threads.
-
-    One syscall instead of a /proc listing per thread: WNOWAIT leaves every child
-    waitable, so no exit status is taken from the code under test.
-    """
-    try:
-        os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT | _WAIT_ALL_CHILDREN)
-    except ChildProcessError:
-        return False
-    return True
 
 
 def _descendants(root: int, exclude: Collection[int]) -> dict[tuple[int, int], ProcessSample]:
@@ -334,116 +249,3 @@ def usage_between(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Measured:
-    """A region's usage, and the exception that ended it, if any."""
-
-    usage: Usage
-    error: BaseException | None
-
-
-def _open(path: str, flags: int) -> int | None:
-    try:
-        return os.open(path, flags)
-    except OSError:
-        return None
-
-
-@final
-class Meter:
-    """Measures regions of this process, keeping its own /proc files open between them.
-
-    Opening a /proc file costs about as much as reading it; a round touches up to three
-    of them (clear_refs to reset the RSS high-water mark, statm, status), so a Meter
-    that lives across a loop of rounds saves that cost each round. Not thread-safe: one
-    loop uses it. After a fork the files are opened again for the new process.
-    """
-
-    __slots__ = ("_clear", "_pid", "_statm", "_status")
-
-    def __init__(self) -> None:
-        self._pid = 0
-        self._clear: int | None = None
-        self._statm: int | None = None
-        self._status: int | None = None
-
-    def __enter__(self) -> Meter:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        for handle in (self._clear, self._statm, self._status):
-            if handle is not None:
-                os.close(handle)
-        self._clear = self._statm = self._status = None
-        self._pid = 0
-
-    def _files(self) -> None:
-        pid = os.getpid()
-        if pid == self._pid:
-            return
-        self.close()  # in a forked child these name the parent's files
-        self._pid = pid
-        self._clear = _open(f"/proc/{pid}/clear_refs", os.O_WRONLY)
-        self._statm = _open(f"/proc/{pid}/statm", os.O_RDONLY)
-        self._status = _open(f"/proc/{pid}/status", os.O_RDONLY)
-
-    def _reset_peak(self) -> bool:
-        if self._clear is None:
-            return False
-        try:
-            return os.write(self._clear, b"5") == 1
-        except OSError:
-            return False
-
-    def _rss_bytes(self) -> int | None:
-        if self._statm is None:
-            return None
-        try:
-            return int(os.pread(self._statm, 128, 0).split()[1]) * _PAGE_SIZE
-        except (OSError, IndexError, ValueError):
-            return None
-
-    def _peak_from_status(self, fallback: int) -> int:
-        if self._status is not None:
-            try:
-                peak = _field(os.pread(self._status, _READ_SIZE, 0), b"\nVmHWM:") * 1024
-            except OSError:
-                peak = 0
-            if peak:
-                return peak
-        return fallback
-
-    def measure(self, body: Callable[[], object], *, exclude: Collection[int] = ()) -> Measured:
-        """Run ``body`` once as a measured region; an exception is measured, then handed back."""
-        self._files()
-        cleared = self._reset_peak()
-        before = snapshot(exclude=exclude, before_region=True)
-        # getrusage's ru_maxrss is max(high-water mark, an older mark left by exited
-        # threads). When it is no more than the resident set now, that older mark is
-        # below anything the region can reach, and ru_maxrss after the region is the
-        # region's own peak: one syscall instead of parsing /proc/self/status.
-        rss = self._rss_bytes() if cleared else None
-        exact_maxrss = rss is not None and before.self_maxrss_bytes <= rss
-        error: BaseException | None = None
-        start = time.perf_counter()
-        try:
-            body()
-        except BaseException as exc:  # measured like any round; the caller decides what it means
-            error = exc
-        wall = time.perf_counter() - start
-        after = snapshot(exclude=exclude, before_region=False)
-        peak_self = (
-            after.self_maxrss_bytes
-            if exact_maxrss
-            else self._peak_from_status(after.self_maxrss_bytes)
-        )
-        return Measured(usage_between(before, after, wall, peak_self), error)
-
-
-def measure(body: Callable[[], object], *, exclude: Collection[int] = ()) -> Measured:
-    """Run ``body`` once as a measured region (a loop of rounds should keep one Meter)."""
-    with Meter() as meter:
-        return meter.measure(body, exclude=exclude)

@@ -16,13 +16,15 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any, Final
 
-from .process_tree import children_of, has_children, read_proc, thread_ids
+from .._warnings import MeasurementWarning
+from .proc_files import children_of, has_children, read_proc, thread_ids
 
 _KILL_WAIT_S: Final = 5.0
 # multiprocessing's session-wide helpers: killing them makes later pools warn or fail,
@@ -180,6 +182,16 @@ class Deadline:
             return
         if threading.current_thread() is not threading.main_thread():
             raise RuntimeError("a concur timeout needs the test to run in the main thread")
+        if not hasattr(signal, "SIGALRM"):  # Windows: no alarm signal to stop the round with
+            warnings.warn(
+                MeasurementWarning(
+                    f"the round time limit of {self.seconds:g}s is not applied: it needs "
+                    f"SIGALRM, which this system lacks"
+                ),
+                stacklevel=3,
+            )
+            yield
+            return
 
         previous: Any = None
         previous_timer = (0.0, 0.0)

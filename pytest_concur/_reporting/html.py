@@ -163,11 +163,15 @@ def _meta(rounds: pd.DataFrame, labels: dict[str, str], when: str) -> str:
 
     runs = rounds["run_id"].nunique() if "run_id" in rounds else 0
     pythons = ", ".join(labels.values()) or "-"
+    # a cgroup quota limits the cores' worth the CPUs can give (docs/measurement.md)
+    quota = values("cpu_quota")
+    quota = f" under a CPU quota of {text(quota)} cores" if quota != "-" else ""
     return (
         '<p class="meta">'
         f"<b>{len(rounds)}</b> rounds from <b>{runs}</b> run(s) ({text(values('run_id'))}) · "
         f"Python <b>{text(pythons)}</b> · host <b>{text(values('host'))}</b> · "
-        f"<b>{text(values('usable_cpus'))}</b> usable CPUs of {text(values('logical_cpus'))} · "
+        f"<b>{text(values('usable_cpus'))}</b> usable CPUs of {text(values('logical_cpus'))}"
+        f"{quota} · "
         f"{text(values('cpu_model'))} · generated {text(when)}</p>"
     )
 

@@ -23,10 +23,13 @@ def _environment_lines(frame: pd.DataFrame, by: list[str]) -> list[str]:
         return ", ".join(sorted(found)) or fmt.MISSING
 
     runs = frame["run_id"].nunique() if "run_id" in frame else 0
+    # a container's cgroup quota: utilisation counts against it (docs/measurement.md)
+    quota = values("cpu_quota")
+    quota = f"; CPU quota: {quota} cores" if quota != fmt.MISSING else ""
     lines = [
         f"{len(frame)} rounds from {runs} run(s): {values('run_id')}",
         f"python: {values('python')}; GIL enabled: {values('gil_enabled')}; "
-        f"host: {values('host')}; usable CPUs: {values('usable_cpus')}",
+        f"host: {values('host')}; usable CPUs: {values('usable_cpus')}{quota}",
     ]
     if by:
         lines.append(f"grouped by {fmt.escape(by[0])}")

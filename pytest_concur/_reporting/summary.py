@@ -7,7 +7,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from .._measuring.crowding import Crowding, crowded, other_cores_busy
+from .._measuring.crowding import Crowding, crowded, other_cores_busy, usable_cores
 from . import format as fmt
 
 #: A variant is one model at one worker count for one experiment and parameter set.
@@ -29,6 +29,7 @@ FLOAT_COLUMNS: Final = (
     "max_rss_bytes",
     "load_avg_1m",
     "usable_cpus",
+    "usable_cores",
     "speedup",
     "efficiency",
     "other_cores_busy",
@@ -59,7 +60,9 @@ def summarize_rounds(rows: pd.DataFrame) -> pd.DataFrame:
         .agg(failed=("outcome", "size"), error=("error", "first"))
     )
     good = measured_rounds(keyed)
-    good = good.assign(_other_cores=other_cores_busy(good), _crowded=crowded(good))
+    good = good.assign(
+        _other_cores=other_cores_busy(good), _crowded=crowded(good), _usable=usable_cores(good)
+    )
     stats = good.groupby(VARIANT_KEYS, observed=True, sort=False).agg(
         workload=("workload", "first"),
         rounds=("wall_s", "size"),
@@ -73,6 +76,7 @@ def summarize_rounds(rows: pd.DataFrame) -> pd.DataFrame:
         max_rss_bytes=("max_rss_bytes", "max"),
         load_avg_1m=("load_avg_1m", "max"),
         usable_cpus=("usable_cpus", "first"),
+        usable_cores=("_usable", "first"),
         other_cores_busy=("_other_cores", "median"),
         crowded_rounds=("_crowded", "sum"),
     )
@@ -126,10 +130,10 @@ def warnings_for(line: pd.Series) -> list[str]:
     # no sampler: the 1-minute load average, which includes the experiment's own busy
     # processes and threads; only load beyond what this variant kept busy is someone else
     own_load = line["cores_used"] if line["cores_used"] == line["cores_used"] else 0.0
-    if line["load_avg_1m"] > line["usable_cpus"] + own_load:
+    if line["load_avg_1m"] > line["usable_cores"] + own_load:
         notes.append(
             f"machine was loaded (1-min load average {fmt.number(line['load_avg_1m'], '.1f')} "
-            f"on {int(line['usable_cpus'])} usable CPUs, {fmt.number(own_load, '.1f')} of it "
-            f"this experiment's)"
+            f"on {fmt.number(line['usable_cores'], 'g')} usable cores, "
+            f"{fmt.number(own_load, '.1f')} of it this experiment's)"
         )
     return notes

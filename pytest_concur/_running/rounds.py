@@ -10,8 +10,8 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from .._measuring.accounting import AccountingBackend, choose_backend
 from .._measuring.environment import Environment
-from .._measuring.process_tree import Meter
 from .._measuring.sampler import CoreSampling
 from .._measuring.spans import TaskSpan, now_ns
 from .._measuring.transfer import round_transfer
@@ -82,6 +82,7 @@ def run_rounds(
     timeout: float | None = None,
     sampling: CoreSampling | None = None,
     on_timeline: Callable[[list[dict[str, Any]], list[dict[str, Any]]], None] | None = None,
+    accounting: AccountingBackend | None = None,
 ) -> BaseException | None:
     """Run warm-up and measured rounds; hand each row to ``on_round`` as soon as it exists.
 
@@ -105,8 +106,9 @@ def run_rounds(
             finally:
                 costs = runner.end_round(abort=watch.deadline.expired)
 
-    # one Meter for the item's rounds: its /proc files stay open between them
-    with Meter() as meter:
+    backend = accounting if accounting is not None else choose_backend(None)
+    # one meter for the item's rounds: the /proc one keeps its files open between them
+    with backend.meter() as meter:
         for index in range(plan.warmup + plan.rounds):
             # the guard spans the snapshots too: no other worker measures while they are read
             with hold() as lock_wait_s:
@@ -129,6 +131,7 @@ def run_rounds(
                     lock_wait_s=lock_wait_s,
                     started_at=started_at,
                     tasks=len(spans) if runner.traces_tasks else None,
+                    accounting=backend.name,
                 ),
                 measured.usage,
                 costs,

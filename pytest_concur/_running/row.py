@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NewType, TypedDict
 
-from .._measuring.environment import Environment, gil_enabled
-from .._measuring.process_tree import Usage
+from .._measuring.environment import Environment, gil_enabled, load_average
 from .._measuring.transfer import RoundTransfer
+from .._measuring.usage import Usage
 from .._measuring.watch import WatchReadings
 from .fixture import RoundCosts
 
@@ -40,6 +40,8 @@ class RoundRow(TypedDict):
     cpu_model: str
     logical_cpus: int
     usable_cpus: int
+    cpu_quota: float | None
+    accounting: str
     platform: str
     xdist_worker: str | None
     test_id: str
@@ -111,6 +113,8 @@ class RoundFacts:
     started_at: float
     #: the round's task spans; None: task spans off
     tasks: int | None
+    #: the accounting backend that measured the round (proc, psutil)
+    accounting: str = "proc"
 
 
 def start_method_of(facts: ItemFacts, costs: RoundCosts) -> str | None:
@@ -145,6 +149,8 @@ def round_row(
         cpu_model=environment.cpu_model,
         logical_cpus=environment.logical_cpus,
         usable_cpus=environment.usable_cpus,
+        cpu_quota=environment.cpu_quota,
+        accounting=round_facts.accounting,
         platform=environment.platform,
         xdist_worker=os.environ.get("PYTEST_XDIST_WORKER"),
         test_id=facts.test_id,
@@ -162,7 +168,8 @@ def round_row(
         cpu_sys_s=usage.cpu_sys_s,
         cpu_s=usage.cpu_s,
         cores_used=cores_used,
-        utilization=cores_used / environment.usable_cpus,
+        # against the cgroup quota where it allows fewer cores than the CPUs
+        utilization=cores_used / environment.usable_cores,
         ctx_voluntary=usage.ctx_voluntary,
         ctx_involuntary=usage.ctx_involuntary,
         max_rss_bytes=usage.max_rss_bytes,
@@ -170,7 +177,7 @@ def round_row(
         shutdown_s=costs.shutdown_s,
         descendants=usage.descendants_seen,
         # the load as this round ended: the session's start says nothing about the round
-        load_avg_1m=os.getloadavg()[0],
+        load_avg_1m=load_average(),
         exclusive=round_facts.exclusive,
         lock_wait_s=round_facts.lock_wait_s,
         round_started_at=IsoTime(datetime.fromtimestamp(round_facts.started_at, UTC).isoformat()),

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from .._reporting.thresholds import Threshold, parse_thresholds
+from .accounting_option import add_accounting_option, read_accounting
 from .spec import START_METHODS, WORKLOADS, ExperimentSpec
 
 DEFAULT_ROUNDS = 5
@@ -225,6 +226,7 @@ def add_options(parser: pytest.Parser) -> None:
         "seconds between per-core samples; 0 turns them off",
         default=None,
     )
+    add_accounting_option(group, parser)
     parser.addini("concur_rounds", "measured rounds per experiment variant", default=None)
     parser.addini("concur_warmup", "warm-up rounds per experiment variant", default=None)
     parser.addini("concur_results", "folder for Parquet results", default=None)
@@ -258,6 +260,8 @@ class Settings:
     quick: bool = False
     #: a refuted claim fails the session
     strict: bool = False
+    #: the accounting backend asked for (proc, psutil); None: the best one here
+    accounting: str | None = None
 
     def round_timeout(self, spec: ExperimentSpec) -> float | None:
         """The marker's timeout, else the command line's or ini's (as pytest-timeout does)."""
@@ -302,6 +306,10 @@ def _ini_int(config: pytest.Config, name: str, minimum: int) -> int | None:
         raise pytest.UsageError(f"ini option {name}: {exc}") from None
 
 
+def check_models(models: Iterable[str] | None, known_models: Iterable[str]) -> None:
+    _check_names("--concur-models", models, known_models)
+
+
 def _check_names(option: str, values: Iterable[str] | None, known: Iterable[str]) -> None:
     if values is None:
         return
@@ -313,8 +321,12 @@ def _check_names(option: str, values: Iterable[str] | None, known: Iterable[str]
             )
 
 
-def read_settings(config: pytest.Config, known_models: Iterable[str]) -> Settings:
-    """Resolve options and ini keys; bad values are usage errors, as pytest's own are."""
+def read_settings(config: pytest.Config, known_models: Iterable[str] | None) -> Settings:
+    """Resolve options and ini keys; bad values are usage errors, as pytest's own are.
+
+    ``known_models`` None leaves model names unchecked (check them with
+    :func:`check_models` once the registry is loaded).
+    """
     # a command-line path is relative to where pytest was started; an ini path and the
     # default are relative to the rootdir, like other pytest settings
     cli_results = config.getoption("concur_results")
@@ -324,7 +336,8 @@ def read_settings(config: pytest.Config, known_models: Iterable[str]) -> Setting
         results_dir = Path(config.rootpath, config.getini("concur_results") or "results")
     models = config.getoption("concur_models")
     workloads = config.getoption("concur_workload")
-    _check_names("--concur-models", models, known_models)
+    if known_models is not None:
+        check_models(models, known_models)
     _check_names("--concur-workload", workloads, WORKLOADS)
     html = config.getoption("concur_html")
     return Settings(
@@ -349,7 +362,9 @@ def read_settings(config: pytest.Config, known_models: Iterable[str]) -> Setting
         dask_scheduler=config.getoption("concur_dask_scheduler"),
         quick=bool(config.getoption("concur_quick")),
         strict=bool(config.getoption("concur_strict")),
+        accounting=read_accounting(config),
     )
+
 
 
 def _option_or_ini(config: pytest.Config, name: str, parse: Callable[[str], float]) -> float | None:

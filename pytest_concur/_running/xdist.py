@@ -29,7 +29,6 @@ the session's one file; nothing here moves rows. What this module adds:
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import shutil
 import tempfile
@@ -40,6 +39,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, final
+
+from .._storing.locking import LOCKING, lock, unlock
 
 RUN_ID_KEY: Final = "concur_run_id"
 STARTED_AT_KEY: Final = "concur_started_at"
@@ -105,12 +106,12 @@ class MeasureLock:
         """Hold the lock for the block; yields how many seconds it took to get it."""
         fd = self._open()
         asked = time.perf_counter()
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        lock(fd, wait=True)
         waited = time.perf_counter() - asked
         try:
             yield waited
         finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            unlock(fd)
 
     def close(self) -> None:
         if self._fd is not None:
@@ -150,8 +151,9 @@ def measure_guard(config: object, *, allow_overlap: bool) -> MeasureGuard:
     if given is None:
         return MeasureGuard(exclusive=True)
     path = given.get(LOCK_KEY)
-    if allow_overlap or not isinstance(path, str):
-        # overlap was asked for, or the controller sent no lock: nothing keeps rounds apart
+    if allow_overlap or not isinstance(path, str) or not LOCKING:
+        # overlap was asked for, the controller sent no lock, or this system cannot lock
+        # files: nothing keeps rounds apart, and the rows say so
         return MeasureGuard(exclusive=False)
     return MeasureGuard(exclusive=True, lock=MeasureLock(Path(path)))
 

@@ -7,7 +7,6 @@ column is backward compatible and readers fill it with nulls for older files):
 
 from __future__ import annotations
 
-import fcntl
 import glob
 import os
 import secrets
@@ -22,6 +21,7 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from .._warnings import ResultsFileWarning as ResultsFileWarning
+from .locking import lock as lock_file
 
 SCHEMA_VERSION: Final = 1
 _META_VERSION: Final = b"pytest_concur.schema_version"
@@ -55,6 +55,8 @@ ROUNDS_SCHEMA: Final = pa.schema(
         ("cpu_model", _STRING),
         ("logical_cpus", pa.int64()),
         ("usable_cpus", pa.int64()),
+        ("cpu_quota", pa.float64()),
+        ("accounting", _STRING),
         ("platform", _STRING),
         ("xdist_worker", _STRING),
         ("test_id", _STRING),
@@ -452,9 +454,7 @@ def claim_lock(lock: Path, *, create: bool = False) -> int | None:
     Raises FileNotFoundError for a missing lock file unless ``create``.
     """
     fd = os.open(lock, os.O_RDWR | os.O_CREAT if create else os.O_RDONLY, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    if not lock_file(fd, wait=False):
         os.close(fd)
         return None
     return fd

@@ -78,6 +78,12 @@ class JournalFolder:
             self._path = Path(tempfile.mkdtemp(prefix="pytest-concur-journal-"))
         return self._path
 
+    def has_rows(self) -> bool:
+        """Whether any worker journaled a row that no report delivered (cheap: file sizes)."""
+        if self._path is None:
+            return False
+        return any(journal.stat().st_size > 0 for journal in self._path.glob("*.jsonl"))
+
     def undelivered(self) -> Iterator[dict[str, Any]]:
         """Rows that workers journaled but no report delivered; each journal then empties."""
         if self._path is None:

@@ -16,7 +16,6 @@ When a folder cannot be written (read-only, full, a file in its place) the rows 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import shutil
 import socket
@@ -48,6 +47,7 @@ from .files import (
     write_part,
     write_tables,
 )
+from .locking import unlock
 
 #: Rows of one table kept in memory before they are spilled, whatever the time.
 FLUSH_ROWS: Final = 2000
@@ -315,7 +315,7 @@ class Spill:
                     shutil.rmtree(folder)
                 except OSError as exc:
                     self.notices.append(f"could not remove {folder}: {exc}")
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            unlock(fd)
             os.close(fd)
         self._owned.clear()
         if remove:

@@ -20,13 +20,23 @@ from typing import Any, Generic, TypeVar
 _T = TypeVar("_T")
 
 
+def require_affinity() -> None:
+    """Skip the calling test where CPUs cannot be chosen (macOS and Windows lack it)."""
+    if not hasattr(os, "sched_setaffinity") or not hasattr(os, "sched_getaffinity"):
+        import pytest
+
+        pytest.skip("pinning work to CPUs needs os.sched_setaffinity, which this system lacks")
+
+
 def usable_cpus() -> frozenset[int]:
     """The CPUs this thread may run on now."""
+    require_affinity()
     return frozenset(os.sched_getaffinity(0))
 
 
 def one_cpu() -> frozenset[int]:
     """A single CPU this thread may run on (the lowest-numbered)."""
+    require_affinity()
     return frozenset({min(os.sched_getaffinity(0))})
 
 
@@ -46,6 +56,7 @@ class Pinned(Generic[_T]):
             raise ValueError("cpus must name at least one CPU")
 
     def __call__(self, item: Any) -> _T:
+        require_affinity()
         before = os.sched_getaffinity(0)
         os.sched_setaffinity(0, self.cpus)
         try:
@@ -63,6 +74,7 @@ def on_cpus(cpus: frozenset[int] | set[int] | None = None) -> Iterator[frozenset
     for it, all share the CPUs. A forkserver started before keeps its old mask; combine
     with :func:`pinned` to be sure.
     """
+    require_affinity()
     chosen = frozenset(cpus) if cpus is not None else one_cpu()
     if not chosen:
         raise ValueError("cpus must name at least one CPU")

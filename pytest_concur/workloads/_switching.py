@@ -25,6 +25,8 @@ import threading
 import time
 from typing import Final
 
+from ._pinning import require_affinity
+
 PAIRS: Final = ("threads", "processes", "coroutines")
 _TOKEN: Final = b"x"
 
@@ -130,7 +132,9 @@ def ping_pong(pair: str, exchanges: int = 50_000, *, one_core: bool = True) -> f
         raise ValueError(f"pair must be one of {', '.join(PAIRS)}, got {pair!r}")
     if exchanges < 1:
         raise ValueError(f"exchanges must be positive, got {exchanges!r}")
-    before = os.sched_getaffinity(0)
+    if one_core:
+        require_affinity()
+    before = os.sched_getaffinity(0) if one_core else frozenset()
     if one_core:
         # pinned before the partner exists, so the new thread or process inherits the mask
         os.sched_setaffinity(0, {min(before)})
@@ -142,5 +146,6 @@ def ping_pong(pair: str, exchanges: int = 50_000, *, one_core: bool = True) -> f
         else:
             seconds = asyncio.run(_coroutines_main(exchanges))
     finally:
-        os.sched_setaffinity(0, before)
+        if one_core:
+            os.sched_setaffinity(0, before)
     return 2 * exchanges / seconds if seconds > 0 else float("inf")
