@@ -2,7 +2,7 @@
 
 Thin on purpose: every hook delegates to a module that owns the work. A good guest: until
 an experiment is collected nothing heavy is imported and nothing in the process changes
-(:mod:`._activation` does that, once, when the first experiment shows up).
+(:mod:`._running.activation` does that, once, when the first experiment shows up).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ._gate import GATE, Gate, SessionHooks, check_gil, gate_of, state_of
 from ._measuring.environment import new_run_id
 from ._running.experiment import Experiment, experiment_of, experiments_of
+from ._running.gate import GATE, Gate, SessionHooks, check_gil, gate_of, state_of
 from ._running.settings import add_options, read_settings
 from ._running.spec import SpecError, parse_spec
 from ._running.xdist import ControllerHooks, is_worker, session_identity

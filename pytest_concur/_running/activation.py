@@ -16,20 +16,20 @@ from typing import Any
 
 import pytest
 
-from ._claims.hooks import ClaimHooks
-from ._measuring.accounting import AccountingBackend, choose_backend, proc_unavailable
-from ._measuring.environment import current_environment
-from ._measuring.gil import enabled_before_session
-from ._measuring.sampler import CoreSampling
-from ._measuring.subreaper import become_child_subreaper
-from ._reporting.outputs import SessionOutputs
-from ._running.interrupt import terminate_like_interrupt
-from ._running.session import ConcurSession
-from ._running.settings import Settings, check_models, read_settings
-from ._running.xdist import MeasureGuard, is_worker, measure_guard
-from ._storing.journal import JournalFolder, worker_journal
-from ._warnings import GilStateWarning
-from .models import ModelRegistryError, all_models, builtin_models
+from .._claims.hooks import ClaimHooks
+from .._measuring.accounting import AccountingBackend, choose_backend, proc_unavailable
+from .._measuring.environment import current_environment
+from .._measuring.gil import enabled_before_session
+from .._measuring.sampler import CoreSampling
+from .._measuring.subreaper import become_child_subreaper
+from .._reporting.outputs import SessionOutputs
+from .._storing.journal import JournalFolder, worker_journal
+from .._warnings import GilStateWarning
+from ..models import ModelRegistryError, all_models, builtin_models
+from .interrupt import terminate_like_interrupt
+from .session import ConcurSession
+from .settings import Settings, check_models, read_settings
+from .xdist import MeasureGuard, is_worker, measure_guard
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ._running.experiment import experiment_of
-from ._storing.journal import JournalFolder
+from .._storing.journal import JournalFolder
+from .experiment import experiment_of
 
 if TYPE_CHECKING:
-    from ._activation import Active
-    from ._running.session import ConcurSession
-    from ._running.settings import Settings
+    from .activation import Active
+    from .session import ConcurSession
+    from .settings import Settings
 
 GATE = pytest.StashKey["Gate"]()
 
@@ -37,9 +37,9 @@ class Gate:
     settings: Settings | None = None
 
     def activate(self) -> Active:
-        """Set up for experiments (once); see :mod:`._activation`."""
+        """Set up for experiments (once); see :mod:`.activation`."""
         if self.active is None:
-            from ._activation import activate
+            from .activation import activate
 
             self.active = activate(
                 self.config, run_id=self.run_id, started_at=self.started_at,
@@ -61,7 +61,7 @@ def state_of(config: pytest.Config) -> ConcurSession | None:
 def check_gil(session: ConcurSession, where: str) -> None:
     change = session.gil.check(where)
     if change is not None:
-        from ._warnings import GilStateWarning
+        from .._warnings import GilStateWarning
 
         warnings.warn(GilStateWarning(change.message()), stacklevel=2)
 
@@ -102,7 +102,7 @@ class SessionHooks:
             if claims is not None:
                 claims.pytest_runtest_logreport(report)
         if report.when == "call":
-            from ._storing.files import CORES_SCHEMA, TASKS_SCHEMA
+            from .._storing.files import CORES_SCHEMA, TASKS_SCHEMA
 
             state.add_rows(getattr(report, "concur_rows", None) or ())
             # an xdist worker's timelines, written once, here
@@ -115,7 +115,7 @@ class SessionHooks:
 
     def _activate_controller(self) -> ConcurSession:
         """Activate on the xdist controller; say at once where rows go if not the folder."""
-        from ._storing.spill import fallback_folder
+        from .._storing.spill import fallback_folder
 
         state = self._gate.activate().state
         problem = state.check_results_folder(create=True)
