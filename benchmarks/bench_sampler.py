@@ -9,9 +9,9 @@ for a while. Cost = its CPU seconds / the seconds it sampled, in percent of one 
 Measured twice per interval: with this process idle, and with this process running a
 busy loop (the case the sampler exists for: it must wake on time while the measured
 code keeps a core busy). Samples taken against samples due show whether it kept up.
-The sampler's idle cost between rounds (alive, not sampling) is printed too. The
-per-round cost of the start/stop exchange, seen from the measuring process, is in
-bench_overhead.py ("default sampling on").
+The sampler's cost between rounds is printed too (it samples on its schedule all
+session long; rounds read its ring). The per-round cost of reading the ring, seen from
+the measuring process, is in bench_overhead.py ("default sampling on").
 
 Run: python benchmarks/bench_sampler.py [--seconds S] [--json PATH]
 """
@@ -91,7 +91,7 @@ def main() -> int:
                 f"sampler CPU at {interval * 1000:g} ms, between rounds",
                 idle / min(seconds, 5.0) * 100,
                 "% core",
-                note="alive, not sampling",
+                note="it samples all session long, into its ring (no rounds asked)",
             )
         finally:
             sampler.close()

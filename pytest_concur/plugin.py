@@ -190,7 +190,8 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
         return None
     from ._running.fixture import Concur
     from ._running.progress import round_progress
-    from ._running.rounds import RoundPlan, describe_params, run_rounds
+    from ._running.round_options import round_plan
+    from ._running.rounds import describe_params, run_rounds
     from ._running.row import ItemFacts
     from ._storing.files import CORES_SCHEMA, TASKS_SCHEMA
 
@@ -199,7 +200,6 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     session = active.state
     runner = pyfuncitem.funcargs["concur"]
     assert isinstance(runner, Concur)
-    warmup, rounds = session.settings.plan(spec)
     user_params = {
         name: value for name, value in pyfuncitem.callspec.params.items() if name != "concur"
     }
@@ -246,7 +246,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     error = run_rounds(
         lambda: pyfuncitem.obj(**testargs),
         runner,
-        RoundPlan(warmup=warmup, rounds=rounds),
+        round_plan(session.settings, spec),
         facts,
         session.environment,
         exclusive=guard.exclusive,
@@ -288,5 +288,3 @@ def pytest_runtest_makereport(
         if cores:
             report.concur_cores = cores  # type: ignore[attr-defined]
     return report
-
-

@@ -132,7 +132,8 @@ def test_one_bad_marker_does_not_hide_the_others_errors(pytester: pytest.Pyteste
     ("args", "ini", "says"),
     [
         (["--concur-rounds", "0"], "", "*--concur-rounds: must be at least 1, got 0"),
-        (["--concur-rounds", "many"], "", "*--concur-rounds: expected an integer, got 'many'"),
+        (["--concur-rounds", "many"], "",
+         "*--concur-rounds: expected a number of rounds or 'auto', got 'many'"),
         (["--concur-warmup", "-1"], "", "*--concur-warmup: must be at least 0, got -1"),
         (["--concur-models", "nope"], "", "*--concur-models: unknown value 'nope'; choose from: *"),
         (["--concur-models", ","], "", "*--concur-models: expected a comma-separated list*"),

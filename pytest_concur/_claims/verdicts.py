@@ -19,7 +19,7 @@ from .vocabulary import describe
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .._measuring.crowding import Crowding
+    from .._measuring.crowding import Crowding, QuietSelection
     from .._measuring.environment import Environment
 
 
@@ -99,7 +99,7 @@ def evaluate_claims(rows: pd.DataFrame, claims: Iterable[ClaimSpec]) -> list[Ver
     workers on several Pythons each interpreter gets verdicts of its own.
     """
     # pandas comes with these: imported here, on the controller after the rounds
-    from .._measuring.crowding import crowding
+    from .._measuring.crowding import crowding, quiet_rounds
     from .._reporting.summary import measured_rounds
 
     verdicts: list[Verdict] = []
@@ -114,7 +114,10 @@ def evaluate_claims(rows: pd.DataFrame, claims: Iterable[ClaimSpec]) -> list[Ver
             groups = [("", mine)]
         for _, part in groups:
             python, free_threaded, gil = _interpreter_facts(part)
-            crowd = crowding(measured_rounds(part)) if not part.empty else None
+            quiet = quiet_rounds(measured_rounds(part)) if not part.empty else None
+            if quiet is not None and quiet.dropped:  # crowded rounds with quiet ones to spare
+                part = part.drop(measured_rounds(part).index.difference(quiet.rows.index))
+            crowd = crowding(quiet.rows) if quiet is not None else None
             items = spec.expect or (None,)
             for item in items:
                 if item is None:
@@ -137,7 +140,24 @@ def evaluate_claims(rows: pd.DataFrame, claims: Iterable[ClaimSpec]) -> list[Ver
                 )
                 if crowd is not None:
                     verdicts[-1] = _with_crowding(verdicts[-1], crowd)
+                if quiet is not None:
+                    verdicts[-1] = _on_quiet_rounds(verdicts[-1], quiet)
     return verdicts
+
+
+def _on_quiet_rounds(verdict: Verdict, quiet: QuietSelection) -> Verdict:
+    """Never confirmed or refuted on crowded rounds: inconclusive, "machine busy"."""
+    reason = verdict.reason
+    if quiet.dropped:
+        reason = f"{reason}; {quiet.dropped} crowded round(s) left out, quiet ones used"
+    if not quiet.busy_variants or verdict.status == "inconclusive":
+        return dataclasses.replace(verdict, reason=reason)
+    return dataclasses.replace(
+        verdict,
+        status="inconclusive",
+        reason=f"{quiet.busy_reason()} (on those rounds: {verdict.status}, {reason})",
+        crowded=True,
+    )
 
 
 def _with_crowding(verdict: Verdict, crowd: Crowding) -> Verdict:

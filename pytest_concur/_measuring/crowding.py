@@ -17,12 +17,8 @@ from typing import Final
 
 import pandas as pd
 
-#: Cores that other processes must keep busy before a round counts as crowded (an
-#: experiment's own helpers outside its process tree, such as a test's HTTP server, were
-#: measured at up to 0.25 cores here).
-OTHER_CORES: Final = 0.5
-#: ... while the experiment and the others together left less than this much of a CPU idle.
-IDLE_MARGIN: Final = 0.25
+from .crowded_round import IDLE_MARGIN as IDLE_MARGIN
+from .crowded_round import OTHER_CORES as OTHER_CORES
 
 
 def other_cores_busy(rows: pd.DataFrame) -> pd.Series:
@@ -85,3 +81,45 @@ def crowding(rows: pd.DataFrame) -> Crowding:
         crowded_rounds=int(crowded(rows).sum()),
         rounds=len(others),
     )
+
+
+#: Quiet rounds a variant needs before its crowded rounds are left out of its statistics.
+MIN_QUIET_ROUNDS: Final = 3
+_VARIANT: Final = ["experiment", "params", "model", "workers"]
+
+
+@dataclass(frozen=True, slots=True)
+class QuietSelection:
+    """Measured rounds with crowded ones dropped where a variant has enough quiet ones."""
+
+    rows: pd.DataFrame
+    #: variants (experiment, params, model, workers) whose statistics still include
+    #: crowded rounds: fewer than MIN_QUIET_ROUNDS quiet ones were measured
+    busy_variants: frozenset[tuple[object, ...]]
+    dropped: int
+
+    def busy_reason(self) -> str:
+        names = sorted(f"{model}x{workers}" for _, _, model, workers in self.busy_variants)
+        return (
+            f"machine busy: fewer than {MIN_QUIET_ROUNDS} quiet rounds of "
+            f"{', '.join(names)}; rerun on a quiet machine"
+        )
+
+
+def quiet_rounds(rows: pd.DataFrame) -> QuietSelection:
+    """``rows`` (measured rounds) with crowded rounds left out of each variant that has at
+    least MIN_QUIET_ROUNDS quiet ones; variants with fewer keep all, and are named."""
+    if rows.empty or not set(_VARIANT) <= set(rows.columns):
+        return QuietSelection(rows, frozenset(), 0)
+    flags = crowded(rows)
+    if not flags.any():
+        return QuietSelection(rows, frozenset(), 0)
+    keys = rows[_VARIANT].assign(params=rows["params"].fillna(""))
+    quiet_per_variant = (~flags).groupby([keys[k] for k in _VARIANT], sort=False).transform("sum")
+    enough = quiet_per_variant >= MIN_QUIET_ROUNDS
+    keep = ~flags | ~enough
+    busy = {
+        tuple(key)
+        for key in keys[flags & ~enough].drop_duplicates().itertuples(index=False, name=None)
+    }
+    return QuietSelection(rows[keep], frozenset(busy), int((~keep).sum()))

@@ -4,33 +4,50 @@ A sampler thread inside the measured interpreter would wait for the GIL behind a
 test (MEASUREMENT.md: asked for 10 ms samples it got a third of them) and would slow
 it; on Python 3.12+ it would also make every ``fork`` warn. So the sampler is its own
 small process, started once per session (``python -I -S`` on this file: standard
-library only, no site, no imports of the package), excluded from the measured process
-tree, and told over a pipe when a round starts and stops:
+library only, no site, no imports of the package). It forks once and the first process
+exits, so it is not a child of the measuring process: a round's process-tree walk
+(process_tree.py) never meets it and costs one syscall when the test starts no process.
 
-    parent: ``start <interval ns>``  sampler: takes a first sample, answers ``ok``
-    ...     (a sample every interval, on an absolute schedule, until:)
-    parent: ``stop``                 sampler: takes a last sample, answers ``data <json>``
+It samples on an absolute schedule all session long into a ring buffer in a mapped file
+(in /dev/shm where there is one); a round asks it nothing, and at its end reads its
+window from the ring: the newest sample at or before its start and every one since. A
+few memory reads instead of two message exchanges per round (440 us before). Layout:
 
-A sample is ``[CLOCK_MONOTONIC ns, [[user, nice, system, idle, iowait, irq, softirq,
-steal] for each CPU]]`` in clock ticks. The parent turns consecutive samples into rows
-of the ``cores`` table.
+    header  magic u32, cpus u32, capacity u32, sampler pid u32, interval ns u64, count u64
+    slot i  seq u64, CLOCK_MONOTONIC ns i64, 8 tick counters u64 per CPU, seq u64
+
+Sample k goes to slot ``k % capacity`` with ``seq = k + 1`` before and after its data,
+then ``count = k + 1``; a reader keeps a slot only when both seqs say ``k + 1`` (one being
+rewritten is skipped, never read torn). Counters: ``user, nice, system, idle, iowait,
+irq, softirq, steal`` in clock ticks. The process ends when stdin closes or says quit.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
+import mmap
 import os
 import select
+import signal
+import struct
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 
 _FIELDS = 8  # user nice system idle iowait irq softirq steal (guest is inside user)
 _ANSWER_TIMEOUT_S = 10.0
+_START_TIMEOUT_S = 60.0
+_MAGIC = 0x434E4352  # "CNCR"
+_HEADER = struct.Struct("<IIIIQQ")
+_COUNT_AT = 24
+_PID_AT = 12
+_CAPACITY = 4096  # 6.8 minutes of samples at the default 0.1 s
+_U64 = struct.Struct("<Q")
 
 
 def read_cpu_ticks(text: str) -> list[list[int]]:
@@ -45,49 +62,49 @@ def read_cpu_ticks(text: str) -> list[list[int]]:
     return [counters for _, counters in sorted(cpus)]
 
 
-def _sample() -> list[Any]:
-    with open("/proc/stat", encoding="ascii") as handle:
-        text = handle.read()
-    return [time.clock_gettime_ns(time.CLOCK_MONOTONIC), read_cpu_ticks(text)]
+def _slot_struct(cpus: int) -> struct.Struct:
+    return struct.Struct(f"<Qq{cpus * _FIELDS}QQ")
 
 
-def _serve() -> None:  # pragma: no cover - runs in the sampler process, tested end to end
-    """The sampler process: obey ``start``/``stop`` lines on stdin until it closes."""
+def _serve(path: str, interval_ns: int) -> None:  # pragma: no cover - the sampler process
+    """The sampler process: a sample every interval into the ring until stdin closes.
+
+    It leaves the measuring process's children first (forks, and the first process
+    exits): a process with no children skips the process-tree walk of every round in one
+    syscall (process_tree.has_children), which a live sampler child would cost at every
+    snapshot. Its pid goes into the ring's header for the parent.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the session's; stdin ends us
+    if os.fork() > 0:
+        os._exit(0)
+    fd = os.open("/proc/stat", os.O_RDONLY)
+    with open(path, "r+b") as handle:
+        ring = mmap.mmap(handle.fileno(), 0)
+    _, cpus, capacity, _, _, _ = _HEADER.unpack_from(ring, 0)
+    struct.pack_into("<I", ring, _PID_AT, os.getpid())
+    slot = _slot_struct(cpus)
+    count = 0
+    next_ns = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
     buffer = b""
-    samples: list[list[Any]] = []
-    interval_ns = 0
-    next_ns: int | None = None
     while True:
-        timeout = None
-        if next_ns is not None:
-            timeout = max(0.0, (next_ns - time.clock_gettime_ns(time.CLOCK_MONOTONIC)) / 1e9)
-        readable, _, _ = select.select([0], [], [], timeout)
-        if not readable:
-            samples.append(_sample())
-            assert next_ns is not None
-            next_ns += interval_ns
-            now = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
-            if next_ns < now:  # fell behind (the machine is overloaded): skip, don't burst
-                next_ns = now + interval_ns
-            continue
-        chunk = os.read(0, 4096)
-        if not chunk:
-            return
-        buffer += chunk
-        while b"\n" in buffer:
-            line, buffer = buffer.split(b"\n", 1)
-            command, _, argument = line.decode("ascii").partition(" ")
-            if command == "start":
-                interval_ns = int(argument)
-                samples = [_sample()]
-                next_ns = samples[0][0] + interval_ns
-                os.write(1, b"ok\n")
-            elif command == "stop":
-                samples.append(_sample())
-                next_ns = None
-                os.write(1, b"data " + json.dumps(samples).encode("ascii") + b"\n")
-                samples = []
-            elif command == "quit":
+        at = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+        ticks = read_cpu_ticks(os.pread(fd, 1 << 16, 0).decode("ascii"))
+        flat = [value for cpu in ticks[:cpus] for value in cpu]
+        flat += [0] * (cpus * _FIELDS - len(flat))
+        offset = _HEADER.size + (count % capacity) * slot.size
+        _U64.pack_into(ring, offset, count + 1)
+        slot.pack_into(ring, offset, count + 1, at, *flat, count + 1)
+        count += 1
+        _U64.pack_into(ring, _COUNT_AT, count)
+        next_ns += interval_ns
+        now = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+        if next_ns < now:  # fell behind (the machine is overloaded): skip, don't burst
+            next_ns = now + interval_ns
+        readable, _, _ = select.select([0], [], [], (next_ns - now) / 1e9)
+        if readable:
+            chunk = os.read(0, 4096)
+            buffer += chunk
+            if not chunk or b"quit" in buffer:
                 return
 
 
@@ -100,10 +117,13 @@ class CoreSamples:
     ticks: tuple[tuple[tuple[int, ...], ...], ...]
 
     def rows(self, *, keys: Mapping[str, Any], round_start_ns: int) -> list[dict[str, Any]]:
-        """Rows of the ``cores`` table: one per CPU per interval between two samples."""
+        """Rows of the ``cores`` table: one per CPU per interval between two samples that
+        reaches into the round (a round shorter than an interval may have none)."""
         rows: list[dict[str, Any]] = []
         for index in range(len(self.times_ns) - 1):
             t0, t1 = self.times_ns[index], self.times_ns[index + 1]
+            if t1 <= round_start_ns:
+                continue  # wholly before the round: no part of its timeline
             for cpu, (before, after) in enumerate(
                 zip(self.ticks[index], self.ticks[index + 1], strict=True)
             ):
@@ -145,28 +165,59 @@ def _share(part: int, total: int) -> float | None:
 
 
 class SamplerError(RuntimeError):
-    """The sampler process stopped answering."""
+    """The sampler process stopped sampling."""
+
+
+def _ring_folder() -> str:
+    # /dev/shm is memory: the ring never touches a disk
+    return "/dev/shm" if os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
 
 
 class CoreSampler:
-    """The parent side: one sampler process for the session, started on first use."""
+    """The parent side: one sampler process for the session and its ring of samples."""
 
     def __init__(self, interval_s: float) -> None:
         if interval_s <= 0:
             raise ValueError(f"interval must be positive, got {interval_s!r}")
         self.interval_s = interval_s
-        self._process = subprocess.Popen(
-            [sys.executable, "-I", "-S", os.path.abspath(__file__)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            bufsize=0,
-            close_fds=True,
-        )
-        self._buffer = b""
+        with open("/proc/stat", encoding="ascii") as handle:
+            self._cpus = len(read_cpu_ticks(handle.read())) or 1
+        self._slot = _slot_struct(self._cpus)
+        # at most 4 MiB of ring, at least 256 samples
+        self._capacity = max(256, min(_CAPACITY, (4 << 20) // self._slot.size))
+        size = _HEADER.size + self._capacity * self._slot.size
+        fd, self._path = tempfile.mkstemp(prefix="pytest-concur-cores-", dir=_ring_folder())
+        try:
+            os.ftruncate(fd, size)
+            self._ring = mmap.mmap(fd, size)
+        finally:
+            os.close(fd)
+        interval_ns = int(interval_s * 1e9)
+        _HEADER.pack_into(self._ring, 0, _MAGIC, self._cpus, self._capacity, 0, interval_ns, 0)
+        from .subreaper import not_a_subreaper  # here: the sampler process runs as a script
+
+        command = [sys.executable, "-I", "-S", os.path.abspath(__file__), self._path]
+        with not_a_subreaper():  # the forked sampler must not be adopted back by the session
+            self._process = subprocess.Popen(
+                [*command, str(interval_ns)], stdin=subprocess.PIPE, close_fds=True
+            )
+            try:  # the first process forks, then exits (a first start may compile .pyc files)
+                self._process.wait(_START_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+                os.unlink(self._path)
+                raise SamplerError(
+                    f"the core sampler did not start in {_START_TIMEOUT_S}s"
+                ) from None
+        self._linked = True
+        self._start_ns = 0
+        self._pid = 0  # the sampler's, once it has forked away from this process
+        self._pidfd = -1
 
     @property
     def pid(self) -> int:
-        return self._process.pid
+        return self._pid or self._process.pid
 
     def cpu_s(self) -> float | None:
         """CPU time the sampler process has used so far (Linux's per-process CPU clock)."""
@@ -175,68 +226,100 @@ class CoreSampler:
         except OSError:
             return None
 
-    def _stream(self, name: str) -> IO[bytes]:
-        stream = getattr(self._process, name)
-        assert stream is not None  # both pipes were asked for
-        return stream  # type: ignore[no-any-return]
+    def _count(self) -> int:
+        count: int = _U64.unpack_from(self._ring, _COUNT_AT)[0]
+        return count
 
-    def _answer(self) -> bytes:
-        out = self._stream("stdout")
-        deadline = time.monotonic() + _ANSWER_TIMEOUT_S
-        while b"\n" not in self._buffer:
-            left = deadline - time.monotonic()
-            readable, _, _ = select.select([out], [], [], max(left, 0.0))
-            if not readable:
-                raise SamplerError(f"the core sampler did not answer in {_ANSWER_TIMEOUT_S}s")
-            chunk = os.read(out.fileno(), 1 << 20)
-            if not chunk:
-                raise SamplerError(f"the core sampler ended (exit status {self._process.poll()})")
-            self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        return line
+    def _read(self, index: int) -> tuple[int, tuple[int, ...]] | None:
+        values = self._slot.unpack_from(
+            self._ring, _HEADER.size + (index % self._capacity) * self._slot.size
+        )
+        if values[0] != index + 1 or values[-1] != index + 1:
+            return None  # being rewritten
+        return values[1], values[2:-1]
 
-    def _send(self, line: str) -> None:
-        try:
-            self._stream("stdin").write(line.encode("ascii") + b"\n")
-        except (BrokenPipeError, OSError) as exc:
-            raise SamplerError(f"the core sampler ended: {exc}") from None
+    def _check_alive(self) -> None:
+        if not self._pid:
+            if self._process.returncode != 0:
+                raise SamplerError(f"the core sampler failed (exit {self._process.returncode})")
+            return
+        # its pidfd turns readable when it ends, zombie or reaped (it is not our child)
+        if select.select([self._pidfd], [], [], 0)[0]:
+            raise SamplerError(f"the core sampler (pid {self._pid}) ended")
 
     def start(self) -> None:
-        """Take the first sample; returns once it is taken, before the round starts."""
-        self._send(f"start {int(self.interval_s * 1e9)}")
-        answer = self._answer()
-        if answer != b"ok":
-            raise SamplerError(f"the core sampler answered {answer[:80]!r} to start")
+        """Mark the round's start; the first time, wait for the sampler's first sample."""
+        if self._linked:
+            deadline = time.monotonic() + _ANSWER_TIMEOUT_S
+            while self._count() == 0:
+                self._check_alive()
+                if time.monotonic() > deadline:
+                    raise SamplerError(f"the core sampler took no sample in {_ANSWER_TIMEOUT_S}s")
+                time.sleep(0.001)
+            os.unlink(self._path)  # both sides have it mapped: nothing is left behind
+            self._linked = False
+            self._pid = struct.unpack_from("<I", self._ring, _PID_AT)[0]
+            self._pidfd = os.pidfd_open(self._pid)
+        self._start_ns = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
 
-    def stop(self) -> CoreSamples:
-        """Take the last sample and return the round's samples."""
-        self._send("stop")
-        answer = self._answer()
-        if not answer.startswith(b"data "):
-            raise SamplerError(f"the core sampler answered {answer[:80]!r} to stop")
-        samples = json.loads(answer[5:])
+    def _wait_gone(self, timeout: float) -> None:
+        """Wait until the forked sampler has ended (it is not our child: no wait())."""
+        if self._pid and not select.select([self._pidfd], [], [], timeout)[0]:
+            raise SamplerError(f"the core sampler (pid {self._pid}) did not quit")
+
+    def samples_since(self, since_ns: int) -> CoreSamples:
+        """The newest sample at or before ``since_ns``, every one after it, and at least two."""
+        self._check_alive()
+        newest = self._count() - 1
+        oldest = max(0, newest - self._capacity + 2)
+        found: list[tuple[int, tuple[int, ...]]] = []
+        index = newest
+        while index >= oldest:
+            sample = self._read(index)
+            if sample is not None:
+                found.append(sample)
+                if sample[0] <= since_ns and len(found) >= 2:
+                    break
+            index -= 1
+        found.reverse()
+        width = _FIELDS
         return CoreSamples(
             interval_s=self.interval_s,
-            times_ns=tuple(int(t) for t, _ in samples),
-            ticks=tuple(tuple(tuple(cpu) for cpu in ticks) for _, ticks in samples),
+            times_ns=tuple(at for at, _ in found),
+            ticks=tuple(
+                tuple(flat[cpu * width : (cpu + 1) * width] for cpu in range(self._cpus))
+                for _, flat in found
+            ),
         )
 
+    def stop(self) -> CoreSamples:
+        """The round's samples, from the ring."""
+        return self.samples_since(self._start_ns)
+
     def close(self) -> None:
-        """End the sampler process and wait for it."""
-        if self._process.poll() is not None:
-            self._stream("stdin").close()
-            self._stream("stdout").close()
-            return
-        try:
+        """End the sampler process, wait for it, and drop the ring."""
+        stdin = self._process.stdin
+        if stdin is not None:
             # quit, not only EOF: a forked pool worker may still hold the pipe's write end
-            self._send("quit")
-            self._stream("stdin").close()
+            with contextlib.suppress(OSError), stdin:
+                stdin.write(b"quit\n")
+                stdin.flush()
+        try:
             self._process.wait(_ANSWER_TIMEOUT_S)
-        except (OSError, SamplerError, subprocess.TimeoutExpired):
-            self._process.kill()
+            self._wait_gone(_ANSWER_TIMEOUT_S)
+        except (OSError, subprocess.TimeoutExpired, SamplerError):
+            for pid in {self._process.pid, self._pid} - {0}:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
             self._process.wait()
         finally:
-            self._stream("stdout").close()
+            if self._linked:
+                self._linked = False
+                os.unlink(self._path)
+            if self._pidfd >= 0:
+                os.close(self._pidfd)
+                self._pidfd = -1
+            self._ring.close()
 
 
 class CoreSampling:
@@ -271,11 +354,22 @@ class CoreSampling:
         return True
 
     def end(self) -> CoreSamples | None:
-        """Stop sampling the round and return its samples (None if the sampler was lost)."""
+        """The round's samples (None if the sampler was lost)."""
         if self._sampler is None or self._failed:
             return None
         try:
             return self._sampler.stop()
+        except (OSError, SamplerError, ValueError) as exc:
+            self._lose(exc)
+            return None
+
+    def machine_busy(self, since_ns: int) -> float | None:
+        """Cores busy machine-wide since ``since_ns`` (monotonic), as far as the samples
+        reach; None when sampling is off or lost."""
+        if self._sampler is None or self._failed:
+            return None
+        try:
+            return self._sampler.samples_since(since_ns).cores_busy()
         except (OSError, SamplerError, ValueError) as exc:
             self._lose(exc)
             return None
@@ -302,4 +396,4 @@ def lost_sampler(error: Exception) -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover - the sampler process
-    _serve()
+    _serve(sys.argv[1], int(sys.argv[2]))

@@ -7,7 +7,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from .._measuring.crowding import Crowding, crowded, other_cores_busy, usable_cores
+from .._measuring.crowding import Crowding, crowded, other_cores_busy, quiet_rounds, usable_cores
 from . import format as fmt
 
 #: A variant is one model at one worker count for one experiment and parameter set.
@@ -59,7 +59,8 @@ def summarize_rounds(rows: pd.DataFrame) -> pd.DataFrame:
         .groupby(VARIANT_KEYS, observed=True, sort=False)
         .agg(failed=("outcome", "size"), error=("error", "first"))
     )
-    good = measured_rounds(keyed)
+    # crowded rounds are left out of a variant that has enough quiet ones
+    good = quiet_rounds(measured_rounds(keyed)).rows
     good = good.assign(
         _other_cores=other_cores_busy(good), _crowded=crowded(good), _usable=usable_cores(good)
     )

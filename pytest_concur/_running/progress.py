@@ -2,7 +2,8 @@
 
 pytest's own progress is per test item, and one item of an experiment runs all its
 rounds; a slow variant would look stuck. The line of the item grows instead:
-``test_pi[threads-2] 0.87sw 0.86s 0.88s PASSED`` (``w``: a warm-up round).
+``test_pi[threads-2] 0.87sw 0.86s 0.88s PASSED`` (``w``: a warm-up round, ``c``: a
+crowded one, docs/adaptive-rounds.md).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ def round_progress(config: pytest.Config) -> Callable[[Mapping[str, Any]], None]
     capture = config.pluginmanager.get_plugin("capturemanager")
 
     def show(row: Mapping[str, Any]) -> None:
-        mark = "w" if row.get("warmup") else ""  # warm-up rounds are not in the statistics
+        # warm-up rounds are not in the statistics; crowded ones are measured again
+        mark = "w" if row.get("warmup") else ("c" if row.get("crowded") else "")
         # the round runs inside the test call, where pytest captures the terminal
         with capture.global_and_fixture_disabled() if capture is not None else nullcontext():
             reporter.write(f"{row['wall_s']:.3g}s{mark} ")

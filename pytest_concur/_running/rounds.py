@@ -16,8 +16,11 @@ from .._measuring.sampler import CoreSampling
 from .._measuring.spans import TaskSpan, now_ns
 from .._measuring.transfer import round_transfer
 from .._measuring.watch import RoundWatch
+from .adaptive import AdaptivePlan
 from .fixture import RoundCosts
+from .retry import DEFAULT_QUIET_WAIT_S, CrowdedRetry
 from .row import ItemFacts, RoundFacts, RoundRow, round_row
+from .schedule import RoundSchedule
 
 
 class RoundRunner(Protocol):
@@ -38,6 +41,11 @@ class RoundRunner(Protocol):
 class RoundPlan:
     warmup: int
     rounds: int
+    #: --concur-rounds auto: the stopping rule's settings (``rounds`` is then ignored)
+    adaptive: AdaptivePlan | None = None
+    #: crowded rounds measured again per item, after up to quiet_wait_s for a quiet machine
+    crowded_retries: int = 0
+    quiet_wait_s: float = DEFAULT_QUIET_WAIT_S
 
 
 def describe_params(params: Mapping[str, object]) -> tuple[str, str]:
@@ -106,10 +114,14 @@ def run_rounds(
             finally:
                 costs = runner.end_round(abort=watch.deadline.expired)
 
+    retry = None
+    if sampling is not None and plan.crowded_retries > 0:
+        retry = CrowdedRetry(plan.crowded_retries, plan.quiet_wait_s, sampling.machine_busy)
+    schedule = RoundSchedule(plan.warmup, plan.rounds, adaptive=plan.adaptive, retry=retry)
     backend = accounting if accounting is not None else choose_backend(None)
     # one meter for the item's rounds: the /proc one keeps its files open between them
     with backend.meter() as meter:
-        for index in range(plan.warmup + plan.rounds):
+        for index in schedule:
             # the guard spans the snapshots too: no other worker measures while they are read
             with hold() as lock_wait_s:
                 watch = RoundWatch.begin(timeout=timeout, sampling=sampling)
@@ -138,6 +150,10 @@ def run_rounds(
                 watch.readings(samples),
                 round_transfer(span.transfer for span in spans),
             )
+            decided = schedule.observe(row)  # whether the round counts, and why it stops
+            row["repeat_of"], row["quiet_wait_s"] = decided["repeat_of"], decided["quiet_wait_s"]
+            row["rel_half_width"] = decided["rel_half_width"]
+            row["stop_reason"] = decided["stop_reason"]
             on_round(row)
             if on_timeline is not None:
                 keys = {"run_id": row["run_id"], "test_id": facts.test_id, "round": index,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NewType, TypedDict
 
+from .._measuring.crowded_round import other_cores, round_crowded, usable_cores
 from .._measuring.environment import Environment, gil_enabled, load_average
 from .._measuring.transfer import RoundTransfer
 from .._measuring.usage import Usage
@@ -75,6 +76,12 @@ class RoundRow(TypedDict):
     sample_interval_s: float | None
     system_cores_busy: float | None
     sampler_cpu_s: float | None
+    other_cores_busy: float | None
+    crowded: bool | None
+    repeat_of: int | None
+    quiet_wait_s: float | None
+    rel_half_width: float | None
+    stop_reason: str | None
     tasks: int | None
     transfer_bytes: int | None
     transfer_s: float | None
@@ -186,6 +193,17 @@ def round_row(
         sample_interval_s=readings.sample_interval_s,
         system_cores_busy=readings.system_cores_busy,
         sampler_cpu_s=readings.sampler_cpu_s,
+        other_cores_busy=other_cores(readings.system_cores_busy, cores_used),
+        crowded=round_crowded(
+            readings.system_cores_busy,
+            cores_used,
+            usable_cores(environment.usable_cpus, environment.cpu_quota),
+        ),
+        # the schedule's columns: it fills them as it counts the round (schedule.py)
+        repeat_of=None,
+        quiet_wait_s=None,
+        rel_half_width=None,
+        stop_reason=None,
         tasks=round_facts.tasks,
         transfer_bytes=transfer.bytes,
         transfer_s=transfer.seconds,

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from .._reporting.thresholds import Threshold, parse_thresholds
+from . import round_options
 from .accounting_option import add_accounting_option, read_accounting
 from .spec import START_METHODS, WORKLOADS, ExperimentSpec
 
@@ -101,11 +102,12 @@ def add_options(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--concur-rounds",
-        metavar="N",
-        type=positive_int,
+        metavar="N|auto",
+        type=round_options.rounds_arg,
         default=None,
         help="measured rounds per experiment variant; overrides the marker and ini "
-        f"(default {DEFAULT_ROUNDS})",
+        f"(default {DEFAULT_ROUNDS}); auto: until each median is known to "
+        "--concur-target-width (docs/adaptive-rounds.md)",
     )
     group.addoption(
         "--concur-warmup",
@@ -220,6 +222,7 @@ def add_options(parser: pytest.Parser) -> None:
         default=False,
         help="fail the session (exit status 1) when an experiment's claim is refuted",
     )
+    round_options.add_round_options(group, parser)
     parser.addini("concur_timeout", "round time limit in seconds", default=None)
     parser.addini(
         "concur_sample_interval",
@@ -227,7 +230,7 @@ def add_options(parser: pytest.Parser) -> None:
         default=None,
     )
     add_accounting_option(group, parser)
-    parser.addini("concur_rounds", "measured rounds per experiment variant", default=None)
+    parser.addini("concur_rounds", "measured rounds per experiment variant, or auto", default=None)
     parser.addini("concur_warmup", "warm-up rounds per experiment variant", default=None)
     parser.addini("concur_results", "folder for Parquet results", default=None)
 
@@ -262,6 +265,8 @@ class Settings:
     strict: bool = False
     #: the accounting backend asked for (proc, psutil); None: the best one here
     accounting: str | None = None
+    #: adaptive rounds and crowded-round repeats (_running/round_options.py)
+    policy: round_options.RoundPolicy = field(default_factory=round_options.RoundPolicy)
 
     def round_timeout(self, spec: ExperimentSpec) -> float | None:
         """The marker's timeout, else the command line's or ini's (as pytest-timeout does)."""
@@ -340,13 +345,14 @@ def read_settings(config: pytest.Config, known_models: Iterable[str] | None) -> 
         check_models(models, known_models)
     _check_names("--concur-workload", workloads, WORKLOADS)
     html = config.getoption("concur_html")
+    policy = round_options.read_round_policy(config)
     return Settings(
         report=bool(config.getoption("concur_report")),
         save=not config.getoption("concur_no_save"),
         results_dir=results_dir,
-        rounds=config.getoption("concur_rounds"),
+        rounds=None if policy.adaptive else config.getoption("concur_rounds"),
         warmup=config.getoption("concur_warmup"),
-        ini_rounds=_ini_int(config, "concur_rounds", 1),
+        ini_rounds=None if policy.ini_auto else _ini_int(config, "concur_rounds", 1),
         ini_warmup=_ini_int(config, "concur_warmup", 0),
         models=models,
         workers=config.getoption("concur_workers"),
@@ -363,6 +369,7 @@ def read_settings(config: pytest.Config, known_models: Iterable[str] | None) -> 
         quick=bool(config.getoption("concur_quick")),
         strict=bool(config.getoption("concur_strict")),
         accounting=read_accounting(config),
+        policy=policy,
     )
 
 

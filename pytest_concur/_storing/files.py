@@ -95,6 +95,18 @@ ROUNDS_SCHEMA: Final = pa.schema(
         ("sample_interval_s", pa.float64()),
         ("system_cores_busy", pa.float64()),
         ("sampler_cpu_s", pa.float64()),
+        # cores other processes kept busy, and whether that crowded the round
+        # (_measuring/crowded_round.py); null: sampling off
+        ("other_cores_busy", pa.float64()),
+        ("crowded", pa.bool_()),
+        # a crowded round measured again: the round it repeats, and the seconds waited
+        # for a quiet machine before it (docs/adaptive-rounds.md); null otherwise
+        ("repeat_of", pa.int64()),
+        ("quiet_wait_s", pa.float64()),
+        # --concur-rounds auto: the rule's relative half-width at its latest look, and on
+        # the item's last round why it stopped (docs/adaptive-rounds.md); null otherwise
+        ("rel_half_width", pa.float64()),
+        ("stop_reason", _STRING),
         # rows this round has in the tasks table; null: task spans off
         ("tasks", pa.int64()),
         # pickled bytes and pickling seconds of the round's tasks (process models with task

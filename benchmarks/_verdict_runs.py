@@ -1,0 +1,69 @@
+"""Shared by bench_busy_machine.py and bench_adaptive.py: run the experiment suite in a
+fresh pytest session, time it, and read back the verdict of every claim."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from _bench import ROOT
+
+import pytest_concur
+
+
+@dataclass(frozen=True, slots=True)
+class SuiteRun:
+    """One session of the suite: how long it took and what it concluded."""
+
+    wall_s: float
+    returncode: int
+    last_line: str
+    #: (claim, python) -> confirmed / refuted / inconclusive
+    statuses: dict[tuple[str, str], str]
+    measured_rounds: int
+    crowded_rounds: int
+    repeats: int
+
+
+def run_suite(extra: list[str], results: Path) -> SuiteRun:
+    command = [
+        sys.executable, "-m", "pytest", "experiments/", "-q", "-p", "no:cacheprovider",
+        f"--concur-results={results}", *extra,
+    ]  # fmt: skip
+    started = time.perf_counter()
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, check=False, env=dict(os.environ)
+    )
+    elapsed = time.perf_counter() - started
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    last = lines[-1] if lines else done.stderr.strip()[-300:]
+    if not any(results.glob("*.parquet")):
+        return SuiteRun(elapsed, done.returncode, last, {}, 0, 0, 0)
+    verdicts = pytest_concur.load_verdicts(results)
+    statuses = {
+        (str(claim), str(python)): str(status)
+        for claim, python, status in verdicts[["claim", "python", "claim_status"]]
+        .drop_duplicates()
+        .itertuples(index=False, name=None)
+    }
+    rounds = pytest_concur.load(results)
+    measured = rounds[~rounds["warmup"].astype(bool)]
+    crowded = (
+        int(measured["crowded"].fillna(False).astype(bool).sum()) if "crowded" in measured else 0
+    )
+    repeats = int(measured["repeat_of"].notna().sum()) if "repeat_of" in measured else 0
+    return SuiteRun(elapsed, done.returncode, last, statuses, len(measured), crowded, repeats)
+
+
+def print_statuses(runs: dict[str, SuiteRun]) -> None:
+    """One line per claim, its status in each run."""
+    names = list(runs)
+    keys = sorted({key for run in runs.values() for key in run.statuses})
+    print("  " + "  ".join(f"{name:<13}" for name in names) + "  claim (python)")
+    for key in keys:
+        cells = "  ".join(f"{runs[name].statuses.get(key, '-'):<13}" for name in names)
+        print(f"  {cells}  {key[0][:70]} ({key[1]})")

@@ -1,0 +1,92 @@
+"""How many rounds one item runs: warm-up, then measured rounds until the plan is met.
+
+The round loop asks the schedule for the next round index and shows it each finished
+row. A fixed plan counts passed measured rounds up to ``rounds``; an adaptive plan
+(_running/adaptive.py) stops when its rule says so. Crowded rounds (_running/retry.py)
+do not count while repeats are left: the schedule waits for a quiet machine and runs
+another. It annotates each row with what it decided (the columns below).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypedDict
+
+from .._measuring.crowded_round import usable_cores
+from .adaptive import AdaptivePlan, AdaptiveRule
+from .retry import CrowdedRetry
+
+
+class ScheduleColumns(TypedDict):
+    """The row's columns the schedule decides (see ``RoundSchedule.observe``)."""
+
+    repeat_of: int | None
+    quiet_wait_s: float | None
+    rel_half_width: float | None
+    stop_reason: str | None
+
+
+class RoundSchedule:
+    """Yields round indices; ``observe`` each row before it is stored."""
+
+    def __init__(
+        self,
+        warmup: int,
+        rounds: int,
+        *,
+        adaptive: AdaptivePlan | None = None,
+        retry: CrowdedRetry | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.warmup = warmup
+        self.rounds = rounds if adaptive is None else adaptive.max_rounds
+        self.rule = AdaptiveRule(adaptive) if adaptive is not None else None
+        self.retry = retry
+        self._clock = clock
+        self._started = clock()
+        self._index = 0
+        self._counted = 0
+        self._done = False
+        self._repeat_of: int | None = None
+        self._wait_after: tuple[float, float] | None = None  # (own cores, usable cpus)
+        self._waited_s: float | None = None
+
+    def __iter__(self) -> Iterator[int]:
+        while self._index < self.warmup:
+            yield self._index
+            self._index += 1
+        while not self._done and self._counted < self.rounds:
+            if self._wait_after is not None and self.retry is not None:
+                self._waited_s = self.retry.wait_for_quiet(*self._wait_after)
+                self._wait_after = None
+            yield self._index
+            self._index += 1
+
+    def observe(self, row: Mapping[str, Any]) -> ScheduleColumns:
+        """Count the round (or not); returns the schedule's columns of its row:
+        ``repeat_of`` (the crowded round this one measures again), ``quiet_wait_s``
+        (seconds waited for a quiet machine before it), ``rel_half_width`` and
+        ``stop_reason`` (adaptive rounds: the rule's interval and why the item stopped)."""
+        columns = ScheduleColumns(
+            repeat_of=self._repeat_of,
+            quiet_wait_s=self._waited_s,
+            rel_half_width=None,
+            stop_reason=None,
+        )
+        self._repeat_of = self._waited_s = None
+        if row.get("warmup") or row.get("outcome") != "passed":
+            return columns
+        if self.retry is not None and self.retry.wants_repeat(row.get("crowded")):
+            self._repeat_of = int(row["round"])
+            usable = usable_cores(float(row["usable_cpus"]), row.get("cpu_quota"))
+            self._wait_after = (float(row["cores_used"]), usable)
+            return columns
+        self._counted += 1
+        if self.rule is not None:
+            stop = self.rule.add(float(row["wall_s"]), elapsed_s=self._clock() - self._started)
+            columns["rel_half_width"] = self.rule.half_width
+            if stop:
+                self._done = True
+                columns["stop_reason"] = self.rule.stop_reason
+        return columns

@@ -1,0 +1,135 @@
+"""--concur-rounds auto and crowded-round repeats, end to end: options, ini keys, rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+EXPERIMENT = """
+import time
+import pytest
+
+@pytest.mark.concur(workload="cpu", models=["serial"], warmup=1)
+def test_steady(concur):
+    concur.map(time.sleep, [0.01])
+"""
+
+
+def read_rounds(folder: Path) -> pd.DataFrame:
+    (path,) = [p for p in folder.glob("*.parquet") if p.name.count(".") == 1]
+    return pd.DataFrame(pq.read_table(path).to_pydict())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--concur-rounds=auto", "--concur-min-rounds=8", "--concur-max-rounds=6"],
+         "minimum of rounds (8) is above the maximum (6)"),
+        (["--concur-rounds=auto", "--concur-item-budget=0"], "time budget must be above 0"),
+        (["--concur-rounds=auto", "--concur-target-width=-3%"], "half-width must be above 0"),
+        (["--concur-rounds=auto", "--concur-target-width=wide"], "expected a number, got 'wide'"),
+        (["--concur-crowded-retries=-1"], "must be 0 or more"),
+        (["--concur-min-rounds=2.5"], "expected a whole number"),
+    ],
+)  # fmt: skip
+def test_bad_values_are_usage_errors(
+    pytester: pytest.Pytester, args: list[str], message: str
+) -> None:
+    pytester.makepyfile(test_exp=EXPERIMENT)
+    result = pytester.runpytest("-p", "no:cacheprovider", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: *{message}*"])
+
+
+def test_bad_ini_values_are_usage_errors_naming_the_key(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_exp=EXPERIMENT)
+    pytester.makeini("[pytest]\nconcur_rounds = auto\nconcur_item_budget = 0\n")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: *time budget must be above 0*"])
+    result = pytester.runpytest("-p", "no:cacheprovider", "--concur-rounds=many")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*expected a number of rounds or 'auto', got 'many'*"])
+
+
+def test_auto_rounds_stop_between_the_minimum_and_the_maximum(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_exp=EXPERIMENT)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--concur-rounds=auto", "--concur-min-rounds=3",
+        "--concur-max-rounds=6", "--concur-crowded-retries=0",
+    )  # fmt: skip
+    result.assert_outcomes(passed=1)
+    rows = read_rounds(pytester.path / "results")
+    measured = rows[~rows["warmup"]]
+    assert 3 <= len(measured) <= 6
+    last = measured.iloc[-1]
+    assert last["stop_reason"] in {"target width", "max rounds"}
+    assert measured["stop_reason"].iloc[:-1].isna().all()
+    if last["stop_reason"] == "target width":
+        assert last["rel_half_width"] <= 0.03
+    for column in ("other_cores_busy", "crowded", "repeat_of", "quiet_wait_s"):
+        assert column in rows
+
+
+def test_ini_auto_gives_way_to_a_count(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_exp=EXPERIMENT)
+    pytester.makeini("[pytest]\nconcur_rounds = auto\nconcur_max_rounds = 6\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--concur-rounds=2")
+    result.assert_outcomes(passed=1)
+    rows = read_rounds(pytester.path / "results")
+    measured = rows[~rows["warmup"] & rows["repeat_of"].isna()]
+    assert len(measured[measured["crowded"] != True]) >= 2  # noqa: E712 - nullable
+    assert rows["stop_reason"].isna().all()
+
+
+def test_fixed_rounds_with_the_sampler_off_never_repeat(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_exp=EXPERIMENT)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--concur-rounds=3", "--concur-sample-interval=0"
+    )
+    result.assert_outcomes(passed=1)
+    rows = read_rounds(pytester.path / "results")
+    assert len(rows) == 4
+    assert rows["crowded"].isna().all()
+    assert rows["repeat_of"].isna().all()
+
+
+BUSY_NEIGHBOUR = "import time\nend = time.monotonic() + 60\nwhile time.monotonic() < end: pass\n"
+
+
+def test_crowded_rounds_are_measured_again_and_stay_flagged(pytester: pytest.Pytester) -> None:
+    """Neighbours keep every CPU but one busy: rounds are crowded, measured again, and the
+    crowded rows are kept and flagged."""
+    import os
+    import subprocess
+    import sys
+
+    pytester.makepyfile(test_exp=EXPERIMENT.replace("time.sleep, [0.01]", "busy, [0.2]").replace(
+        "import pytest\n", "import pytest\n\ndef busy(s):\n    end = time.thread_time() + s\n"
+        "    while time.thread_time() < end:\n        pass\n", 1))  # fmt: skip
+    neighbours = [
+        subprocess.Popen([sys.executable, "-c", BUSY_NEIGHBOUR])
+        for _ in range(max(1, len(os.sched_getaffinity(0)) - 1))
+    ]
+    try:
+        result = pytester.runpytest_subprocess(
+            "-p", "no:cacheprovider", "--concur-rounds=2", "--concur-crowded-retries=2",
+            "--concur-quiet-wait=0.3", "--concur-sample-interval=0.05",
+        )  # fmt: skip
+    finally:
+        for neighbour in neighbours:
+            neighbour.kill()
+            neighbour.wait()
+    result.assert_outcomes(passed=1)
+    rows = read_rounds(pytester.path / "results")
+    measured = rows[~rows["warmup"]]
+    assert measured["crowded"].any()
+    assert (measured["other_cores_busy"] >= 0.5).any()
+    repeats = measured[measured["repeat_of"].notna()]
+    assert 1 <= len(repeats) <= 2
+    assert (repeats["quiet_wait_s"] >= 0.1).all()
+    # the first wait ran out (the neighbours never rested): no more repeats after it
+    assert len(measured) == 3
