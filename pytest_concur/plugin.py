@@ -193,7 +193,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     from ._running.round_options import round_plan
     from ._running.rounds import describe_params, run_rounds
     from ._running.row import ItemFacts
-    from ._storing.files import CORES_SCHEMA, TASKS_SCHEMA
+    from ._storing.schema import CORES_SCHEMA, TASKS_SCHEMA
 
     variant, spec = experiment.variant, experiment.spec
     active = gate_of(pyfuncitem.config).activate()

@@ -11,7 +11,7 @@ import pytest
 from helpers import BUSY_SOURCE, read_results
 
 from pytest_concur._running.row import RoundRow
-from pytest_concur._storing.files import ROUNDS_SCHEMA
+from pytest_concur._storing.schema import ROUNDS_SCHEMA
 
 CONTRACT_COLUMNS = [
     "run_id", "started_at", "host", "python", "implementation", "free_threaded", "gil_enabled",

@@ -20,7 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pytest_concur._measuring.spans import TaskSpan, interpreter_id, now_ns, task_rows, traced
-from pytest_concur._storing.files import TASKS_SCHEMA
+from pytest_concur._storing.schema import TASKS_SCHEMA
 
 
 def busy(seconds: float) -> float:
@@ -189,8 +189,8 @@ def test_nap(concur):
 def tables(pytester: pytest.Pytester) -> dict[str, pd.DataFrame]:
     """Each table file the session wrote, by kind."""
     found: dict[str, pd.DataFrame] = {}
-    for path in Path(pytester.path, "results").glob("*.parquet"):
-        kind = path.name.split(".")[-2] if path.name.count(".") == 2 else "rounds"
+    for path in Path(pytester.path, "results").glob("*/*.parquet"):
+        kind = path.parent.name
         # plain Python values, not pd.read_parquet or to_pandas: pytester drops modules
         # imported during a test, and pandas' Arrow-backed types break when re-imported
         found[kind] = pd.DataFrame(pq.read_table(path).to_pydict())

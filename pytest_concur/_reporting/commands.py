@@ -17,6 +17,7 @@ from typing import TypeVar
 
 import pandas as pd
 
+from .._storing.layout import companion
 from .compare import compare_frames, comparison_notes, comparison_rows, flagged_keys, resolve_source
 from .report_text import report_text
 from .tables import aligned, markdown
@@ -99,8 +100,8 @@ def _companions(sources: Sequence[Path], kind: str) -> list[Path]:
     """The files of ``kind`` among ``sources``, and those beside each rounds file named."""
     found = list(sources)
     for path in sources:
-        sibling = path.with_name(f"{path.name.split('.')[0]}.{kind}.parquet")
-        if path.name.count(".") == 1 and sibling.is_file() and sibling not in found:
+        sibling = companion(path, kind)
+        if sibling.is_file() and sibling not in found:
             found.append(sibling)
     return found
 

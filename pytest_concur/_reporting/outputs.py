@@ -21,6 +21,7 @@ import pytest
 from .._advice.hooks import SessionAdvice
 from .._claims.hooks import ClaimHooks
 from .._running.session import ConcurSession
+from .._storing.layout import results_folder
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -63,7 +64,7 @@ class SessionOutputs:
             self._advice.store(
                 rounds,
                 self._state.table("tasks"),
-                self._state.written.parent,
+                results_folder(self._state.written),
                 self._state.environment.run_id,
             )
         if settings.compare is not None:
@@ -72,8 +73,9 @@ class SessionOutputs:
             self._write_html(rounds)
 
     def _compare(self, session: pytest.Session, rounds: pd.DataFrame | None) -> None:
+        from .._storing.catalog import newest_run
         from ..analysis import load
-        from .compare import compare_frames, newest_run
+        from .compare import compare_frames
 
         settings = self._state.settings
         if rounds is None or rounds.empty:

@@ -13,9 +13,11 @@ import pyarrow as pa
 
 from .._measuring.environment import Environment
 from .._measuring.gil import GilWatch
-from .._storing.files import ROUNDS_SCHEMA, final_path
 from .._storing.journal import Journal, JournalFolder
-from .._storing.spill import Spill, check_writable, fallback_folder, recover, unwritable_reason
+from .._storing.layout import final_path
+from .._storing.recovery import recover
+from .._storing.schema import ROUNDS_SCHEMA
+from .._storing.spill import Spill, check_writable, fallback_folder, unwritable_reason
 from ..models import Model
 from .settings import Settings
 
