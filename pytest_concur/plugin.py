@@ -32,8 +32,10 @@ _TIMELINES = pytest.StashKey[tuple[list[dict[str, Any]], list[dict[str, Any]]]](
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     from . import hookspecs
+    from ._running import run_hooks
 
     pluginmanager.add_hookspecs(hookspecs)
+    pluginmanager.register(run_hooks, "concur-run-hooks")  # --concur-save, --check-system
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

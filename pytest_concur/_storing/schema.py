@@ -231,6 +231,7 @@ RUNS_SCHEMA: Final = pa.schema(
         ("steal_fraction", pa.float64()),  # CPU time stolen by the hypervisor over the run
         ("tox_env", _STRING),
         ("system_check", _STRING),  # the system check's warning; null: nothing to say
+        ("provenance_notes", _STRING),  # why facts above are unknown, "; "-separated
     ],
     metadata={META_VERSION: str(SCHEMA_VERSION).encode(), META_TABLE: b"runs"},
 )
