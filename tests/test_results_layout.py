@@ -65,15 +65,21 @@ def test_every_table_has_its_folder(session_folder: Path) -> None:
         assert pq.read_schema(path).metadata[b"pytest_concur.table"] == path.parent.name.encode()
 
 
+def query(sql: str) -> list[tuple[object, ...]]:
+    relation = duckdb.sql(sql)
+    assert relation is not None
+    return relation.fetchall()
+
+
 def test_duckdb_reads_exactly_the_rounds(session_folder: Path) -> None:
     pattern = str(session_folder / "rounds" / "*.parquet")
-    counts = duckdb.sql(
+    counts = query(
         f"select count(*), count(wall_s), count(distinct model) from read_parquet('{pattern}')"
-    ).fetchall()
+    )
     assert counts == [(ROUNDS, ROUNDS, 2)]
-    runs = duckdb.sql(
+    runs = query(
         f"select name, rounds from read_parquet('{session_folder / 'runs' / '*.parquet'}')"
-    ).fetchall()
+    )
     assert runs == [("first", ROUNDS)]
 
 

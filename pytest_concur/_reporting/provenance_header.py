@@ -64,7 +64,9 @@ def header_lines(runs: Sequence[Mapping[str, Any]], run_ids: Sequence[str]) -> l
     for run_id in run_ids:
         run = by_id.get(run_id)
         if run is None:
-            lines.append(f"run {escape(run_id)}: no provenance recorded (stored by an older pytest-concur)")
+            lines.append(
+                f"run {escape(run_id)}: no provenance recorded (stored by an older pytest-concur)"
+            )
             continue
         name = f" '{_text(run.get('name'))}'" if _known(run.get("name")) else ""
         commit = run.get("git_commit")

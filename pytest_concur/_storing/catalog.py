@@ -16,6 +16,9 @@ from .reading import folder_files, table_kind
 
 #: Longest name kept; a longer one is cut (and said).
 MAX_NAME: Final = 100
+#: Unicode categories escaped in a name: controls (terminal escapes, bidi overrides),
+#: surrogates, unassigned code points and line breaks.
+_ESCAPED: Final = frozenset({"Cc", "Cf", "Cs", "Cn", "Zl", "Zp"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +98,8 @@ def newest_run(folder: Path, *, exclude: str | None = None) -> Path | None:
 def clean_name(text: str) -> tuple[str | None, list[str]]:
     """A run name as it can be stored and shown, and what was changed, said in words.
 
-    Control characters, lone surrogates and line breaks are escaped (``\\x1b``), spaces
+    Control and format characters, lone surrogates, unassigned code points and line
+    breaks are escaped (``\\x1b``), spaces
     around it stripped, and it is cut at MAX_NAME characters. A name that is empty, or
     that is a table folder's name, is refused (None).
     """
@@ -103,7 +107,7 @@ def clean_name(text: str) -> tuple[str | None, list[str]]:
     name = text.strip()
     escaped = "".join(
         ch.encode("unicode_escape").decode("ascii")
-        if unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp")
+        if unicodedata.category(ch) in _ESCAPED
         else ch
         for ch in name
     )
