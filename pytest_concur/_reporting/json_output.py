@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from .._storing.layout import companion
 from .compare import Comparison, comparison_notes
-from .provenance_header import run_records
+from .provenance_header import differences, run_records
+
+if TYPE_CHECKING:
+    from .._running.session import ConcurSession
 
 
 def frame_records(frame: pd.DataFrame | None) -> list[dict[str, Any]] | None:
@@ -39,6 +42,17 @@ def runs_of(sources: Sequence[Path], run_ids: Iterable[str]) -> list[dict[str, A
         return []
     mine = runs[runs["run_id"].astype(str).isin(wanted)].drop_duplicates("run_id", keep="last")
     return run_records(mine.reset_index(drop=True))
+
+
+def setup_differences(
+    baseline_sources: Sequence[Path], baseline: pd.DataFrame, state: ConcurSession
+) -> list[str]:
+    """``--concur-compare``: what differs between the stored run's setup and this session's."""
+    written = state.written
+    if written is None:
+        return []  # nothing saved: this session has no runs row to compare
+    base_runs = runs_of(baseline_sources, baseline["run_id"].astype(str).unique())
+    return differences(base_runs, runs_of([written], [state.environment.run_id]))
 
 
 def report_json(

@@ -22,6 +22,7 @@ from .._advice.hooks import SessionAdvice
 from .._claims.hooks import ClaimHooks
 from .._running.session import ConcurSession
 from .._storing.layout import results_folder
+from .json_output import setup_differences
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -39,6 +40,7 @@ class SessionOutputs:
         self._baseline: list[Path] | None = None
         self._comparison: Comparison | None = None
         self._compare_note: str | None = None
+        self._setup_warnings: list[str] = []
         self._html_written: Path | None = None
         self._html_error: str | None = None
         self._advice = SessionAdvice()
@@ -94,6 +96,7 @@ class SessionOutputs:
         self._compare_note = f"compared with {', '.join(str(p) for p in paths)}"
         baseline = load(paths)
         self._comparison = compare_frames(baseline, rounds, thresholds=settings.compare_fail)
+        self._setup_warnings = setup_differences(paths, baseline, self._state)
         # a regression fails a session that would otherwise pass; worse outcomes stay
         if self._comparison.failed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -175,6 +178,8 @@ class SessionOutputs:
             terminalreporter.write_line("  " + line)
         for note in comparison_notes(comparison):
             terminalreporter.write_line(note)
+        for warning in self._setup_warnings:
+            terminalreporter.write_line(f"warning: {warning}", yellow=True)
         if comparison.failed:
             limits = ", ".join(sorted({str(t) for t in comparison.regressions["threshold"]}))
             terminalreporter.write_line(
