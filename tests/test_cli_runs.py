@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from concur_samples import scaling_rows, write, write_table
 
@@ -137,6 +139,8 @@ def test_compare_with_a_run_without_provenance_says_so(
 
 EXPERIMENT = """
 import time
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 @pytest.mark.concur(workload="io", models=["serial"], rounds=2, warmup=0)
@@ -180,3 +184,20 @@ def test_check_system_prints_and_exits_without_running(pytester: pytest.Pytester
     )  # fmt: skip
     assert "passed" not in result.stdout.str()
     assert not (pytester.path / "results").exists()
+
+
+def test_concur_compare_warns_when_the_stored_runs_setup_differs(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_exp=EXPERIMENT)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    (runs_file,) = (pytester.path / "results" / "runs").glob("*.parquet")
+    stored = pq.read_table(runs_file)
+    older = stored.set_column(stored.schema.get_field_index("python"), "python",
+                              pa.array(["2.7.18"]))  # fmt: skip
+    pq.write_table(older, runs_file)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--concur-compare")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        ["warning: the runs differ in Python version: 2.7.18 (baseline) vs * (candidate)*"]
+    )
