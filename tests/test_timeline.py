@@ -202,7 +202,7 @@ def test_tasks_table_end_to_end(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--concur-sample-interval=0")
     result.assert_outcomes(passed=3)
     found = tables(pytester)
-    assert set(found) == {"rounds", "tasks", "recommendations"}  # sampling off: no cores
+    assert set(found) == {"rounds", "tasks", "recommendations", "runs"}  # sampling off: no cores
     rounds, tasks = found["rounds"], found["tasks"]
     assert list(tasks.columns) == TASKS_SCHEMA.names
     # 2 variants x 3 rounds x 4 tasks, and 1 x 1 x 3
@@ -236,7 +236,7 @@ def test_no_tasks_option_turns_the_table_off(pytester: pytest.Pytester) -> None:
     )
     result.assert_outcomes(passed=1, deselected=2)
     found = tables(pytester)
-    assert set(found) == {"rounds", "recommendations"}
+    assert set(found) == {"rounds", "recommendations", "runs"}
     assert found["rounds"]["tasks"].isna().all()
 
 

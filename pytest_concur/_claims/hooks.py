@@ -106,6 +106,7 @@ class ClaimHooks:
                 path,
                 schema=VERDICTS_SCHEMA,
                 table="verdicts",
+                provenance=self._state.run_metadata,
             )
         except OSError as exc:
             self._notices.append(f"verdicts could not be written to {path}: {exc}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .._storing.layout import companion
+from .._warnings import ResultsFileWarning
 from .compare import Comparison, comparison_notes
 from .provenance_header import differences, run_records
 
@@ -37,7 +39,10 @@ def runs_of(sources: Sequence[Path], run_ids: Iterable[str]) -> list[dict[str, A
         if sibling.is_file() and sibling not in files:
             files.append(sibling)
     wanted = {str(run_id) for run_id in run_ids}
-    runs = load_companion(files, "runs")
+    with warnings.catch_warnings():
+        # the same files were read for the rounds, and a bad one was named then
+        warnings.simplefilter("ignore", ResultsFileWarning)
+        runs = load_companion(files, "runs")
     if runs.empty:
         return []
     mine = runs[runs["run_id"].astype(str).isin(wanted)].drop_duplicates("run_id", keep="last")

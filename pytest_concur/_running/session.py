@@ -51,6 +51,8 @@ class ConcurSession:
     journals: JournalFolder | None = None
     #: where the run came from, recorded in the runs table (None on an xdist worker)
     origin: RunOrigin | None = None
+    #: the runs-table row as key/values, for the metadata of files written after save()
+    run_metadata: dict[str, str] = field(default_factory=dict)
     _spill: Spill | None = field(default=None, repr=False)
     _scratch: Path | None = field(default=None, repr=False)  # rows of a --concur-no-save run
     #: each table's file once saved (in the results folder, or the scratch of --concur-no-save)
@@ -171,7 +173,7 @@ class ConcurSession:
         self.notices.extend([*self.origin.notes, *notices])
         if row["system_check"]:
             self.notices.append(row["system_check"])
-        spill.provenance = as_metadata(row)
+        spill.provenance = self.run_metadata = as_metadata(row)
         spill.add([row], table="runs", schema=RUNS_SCHEMA)
 
     def table(self, kind: str = "rounds") -> pd.DataFrame | None:
