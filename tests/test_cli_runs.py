@@ -201,3 +201,13 @@ def test_concur_compare_warns_when_the_stored_runs_setup_differs(
     result.stdout.fnmatch_lines(
         ["warning: the runs differ in Python version: 2.7.18 (baseline) vs * (candidate)*"]
     )
+
+
+def test_under_xdist_the_workers_imports_are_recorded(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_exp="import duckdb  # only the worker imports it\n" + EXPERIMENT)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "1")
+    result.assert_outcomes(passed=1)
+    (runs_file,) = (pytester.path / "results" / "runs").glob("*.parquet")
+    (row,) = pq.read_table(runs_file).to_pylist()
+    assert json.loads(row["packages_json"])["duckdb"] == version_of("duckdb")
+    assert row["rounds"] == 2
