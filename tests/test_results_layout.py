@@ -59,7 +59,7 @@ def session_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 def test_every_table_has_its_folder(session_folder: Path) -> None:
     kinds = {path.parent.name for path in session_folder.glob("*/*.parquet")}
-    assert kinds == {"rounds", "tasks", "cores", "runs"}
+    assert kinds == {"rounds", "tasks", "cores", "runs", "recommendations"}
     assert not list(session_folder.glob("*.parquet"))  # nothing flat beside them
     for path in session_folder.glob("*/*.parquet"):
         assert pq.read_schema(path).metadata[b"pytest_concur.table"] == path.parent.name.encode()
