@@ -9,12 +9,12 @@ experiment activates the session it only reads its two options (a good guest, se
 from __future__ import annotations
 
 import sys
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import pytest
 
-from .run_record import origin_for
-from .session import ConcurSession
+if TYPE_CHECKING:  # imported when used: a run without experiments imports nothing heavy
+    from .session import ConcurSession
 
 #: the key of an xdist worker's output that carries its imported modules
 _MODULES: Final = "concur_modules"
@@ -58,6 +58,8 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     if config.getoption("concur_no_save", False):
         raise pytest.UsageError("--concur-save NAME and --concur-no-save contradict each other")
+    from .run_record import origin_for
+
     origin = origin_for(config.rootpath, (), name)
     if origin.name is None:
         raise pytest.UsageError(f"--concur-save: {'; '.join(origin.notes)}")
@@ -99,6 +101,8 @@ class WorkerModules:
 
 def install(config: pytest.Config, state: ConcurSession, *, worker: bool) -> None:
     """When the session becomes active: record where the run comes from."""
+    from .run_record import origin_for
+
     if worker:
         config.pluginmanager.register(WorkerModules(config), "concur-worker-modules")
         return
