@@ -22,7 +22,6 @@ from .._advice.hooks import SessionAdvice
 from .._claims.hooks import ClaimHooks
 from .._running.session import ConcurSession
 from .._storing.layout import results_folder
-from .json_output import setup_differences
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -96,6 +95,8 @@ class SessionOutputs:
         self._compare_note = f"compared with {', '.join(str(p) for p in paths)}"
         baseline = load(paths)
         self._comparison = compare_frames(baseline, rounds, thresholds=settings.compare_fail)
+        from .json_output import setup_differences  # pandas: only when comparing
+
         self._setup_warnings = setup_differences(paths, baseline, self._state)
         # a regression fails a session that would otherwise pass; worse outcomes stay
         if self._comparison.failed and session.exitstatus == pytest.ExitCode.OK:
