@@ -83,10 +83,11 @@ class Provenance:
 def cpu_quota() -> float | None:
     """CPUs the cgroup quota allows this process; None: no quota, or not known.
 
-    The one place the quota is read for provenance and the system check: issue 12's
-    ``_measuring/cpu_quota.py`` reader is meant to be called here once it is merged.
+    The one place provenance and the system check read it (``cpu_quota.py`` parses it).
     """
-    return None
+    from .cpu_quota import cpu_quota as read_quota
+
+    return read_quota()
 
 
 def git_state(root: Path, *, git: str = "git") -> GitState:
