@@ -42,7 +42,8 @@ from _bench import Report
 
 import pytest_concur
 from pytest_concur._reporting.terminal import report_lines
-from pytest_concur._storing.files import ROUNDS_SCHEMA, write_rows
+from pytest_concur._storing.files import write_rows
+from pytest_concur._storing.schema import ROUNDS_SCHEMA
 
 _VARIANTS = (("serial", 1), ("threads", 2), ("threads", 4), ("processes", 2), ("processes", 4))
 

@@ -22,7 +22,6 @@ from ._reporting.statistics import (
 )
 from ._reporting.summary import VARIANT_KEYS, measured_rounds
 from ._stats.amdahl import fit_amdahl
-from ._storing.files import ROUNDS_SCHEMA, VERDICTS_SCHEMA
 from ._storing.frames import (
     CATEGORY_COLUMNS,
     COMPANION_CATEGORIES,
@@ -32,6 +31,7 @@ from ._storing.frames import (
     load_kind,
     rows_frame,
 )
+from ._storing.schema import ROUNDS_SCHEMA, VERDICTS_SCHEMA
 
 #: analysis' names that live elsewhere, importable from here as before
 __all__ = [
@@ -70,7 +70,7 @@ def load(paths: PathsLike) -> pd.DataFrame:
     pandas' nullable ``Int64``/``boolean`` for counts and flags. Files of older schema
     versions load: columns they lack are filled with nulls. A file that is truncated,
     corrupt, empty, foreign or from a newer pytest-concur is skipped with a
-    :class:`~pytest_concur._storing.files.ResultsFileWarning` naming it. A path that matches
+    :class:`~pytest_concur.ResultsFileWarning` naming it. A path that matches
     nothing raises FileNotFoundError.
     """
     return load_kind(paths, "rounds", ROUNDS_SCHEMA, CATEGORY_COLUMNS)

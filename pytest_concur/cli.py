@@ -1,9 +1,12 @@
 """``pytest-concur`` / ``python -m pytest_concur``: report on and compare stored results.
 
-  pytest-concur report PATH... [--by COLUMN] [--format table|markdown|csv] [--html FILE]
+  pytest-concur report PATH... [--by COLUMN] [--format table|markdown|csv|json] [--html FILE]
   pytest-concur compare BASELINE CANDIDATE [--threshold wall:10%] [--alpha 0.05]
+  pytest-concur list [DIR] [--format table|markdown|csv|json]
+  pytest-concur --version
 
-PATH, BASELINE and CANDIDATE are results files, folders, globs or stored run ids.
+PATH, BASELINE and CANDIDATE are results files, folders, globs, or run ids or run names
+stored in --results.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Final, NoReturn
 from ._reporting.compare import DEFAULT_ALPHA
 from ._reporting.thresholds import Threshold, parse_thresholds
 
-FORMATS: Final = ("table", "markdown", "csv")
+FORMATS: Final = ("table", "markdown", "csv", "json")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -58,7 +61,7 @@ def _add_results_option(command: argparse.ArgumentParser) -> None:
         type=Path,
         default=Path("results"),
         metavar="DIR",
-        help="where run ids are looked up (default: results)",
+        help="where run ids and names are looked up (default: results)",
     )
 
 
@@ -66,9 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="pytest-concur",
         description="Report on and compare pytest-concur results stored as Parquet.",
-        epilog="PATH may be a results file, a folder of runs, a glob, or a run id stored in "
-        "--results (default results/).",
+        epilog="PATH may be a results file, a folder of runs, a glob, or a run id or run name "
+        "stored in --results (default results/).",
     )
+    parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=_Parser
     )
@@ -80,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         "speedup, efficiency and an Amdahl fit; with --by, a comparison across that column.",
     )
     report.add_argument(
-        "path", nargs="+", metavar="PATH", help="results file, folder, glob or run id"
+        "path", nargs="+", metavar="PATH", help="results file, folder, glob, run id or name"
     )
     report.add_argument(
         "--by",
@@ -119,10 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
         "by more than a --threshold.",
     )
     compare.add_argument(
-        "baseline", metavar="BASELINE", help="results file, folder, glob or run id"
+        "baseline", metavar="BASELINE", help="results file, folder, glob, run id or name"
     )
     compare.add_argument(
-        "candidate", metavar="CANDIDATE", help="results file, folder, glob or run id"
+        "candidate", metavar="CANDIDATE", help="results file, folder, glob, run id or name"
     )
     compare.add_argument(
         "--threshold",
@@ -144,7 +148,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=FORMATS, default="table", help="output format (default: table)"
     )
     _add_results_option(compare)
+    listing = commands.add_parser(
+        "list",
+        help="list the runs stored in a results folder",
+        description="The runs in a results folder, oldest first: date, name, run id, commit "
+        "(+: uncommitted changes), Python, GIL and measured rounds.",
+    )
+    listing.add_argument(
+        "folder", nargs="?", type=Path, default=Path("results"), metavar="DIR",
+        help="results folder (default: results)",
+    )  # fmt: skip
+    listing.add_argument(
+        "--format", choices=FORMATS, default="table", help="output format (default: table)"
+    )
     return parser
+
+
+def _version() -> str:
+    from ._measuring.provenance import version_of
+
+    return f"pytest-concur {version_of('pytest-concur') or 'unknown'}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -153,6 +176,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "report":
             return run_report(parser, args)
+        if args.command == "list":
+            return run_list(parser, args)
         return run_compare(parser, args)
     except BrokenPipeError:
         # `pytest-concur report ... | head`: the reader left; that is not an error
@@ -171,6 +196,12 @@ def run_compare(parser: argparse.ArgumentParser, args: argparse.Namespace) -> in
     from ._reporting.commands import compare
 
     return compare(parser, args)
+
+
+def run_list(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from ._reporting.runs_list import list_command
+
+    return list_command(parser, args)
 
 
 if __name__ == "__main__":

@@ -32,8 +32,10 @@ _TIMELINES = pytest.StashKey[tuple[list[dict[str, Any]], list[dict[str, Any]]]](
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     from . import hookspecs
+    from ._running import run_hooks
 
     pluginmanager.add_hookspecs(hookspecs)
+    pluginmanager.register(run_hooks, "concur-run-hooks")  # --concur-save, --check-system
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -193,7 +195,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     from ._running.round_options import round_plan
     from ._running.rounds import describe_params, run_rounds
     from ._running.row import ItemFacts
-    from ._storing.files import CORES_SCHEMA, TASKS_SCHEMA
+    from ._storing.schema import CORES_SCHEMA, TASKS_SCHEMA
 
     variant, spec = experiment.variant, experiment.spec
     active = gate_of(pyfuncitem.config).activate()

@@ -114,7 +114,7 @@ def rounds_files(folder: Path) -> list[Path]:
     """The rounds files of a results folder (not companion tables, not parts)."""
     return sorted(
         path
-        for path in folder.glob("*.parquet")
+        for path in [*folder.glob("*.parquet"), *folder.glob("rounds/*.parquet")]
         if (pq.read_schema(path).metadata or {}).get(b"pytest_concur.table") == b"rounds"
     )
 

@@ -44,7 +44,7 @@ def test_zz_nothing_left_behind():
 
 def read_results(pytester: pytest.Pytester, folder: str = "results") -> pd.DataFrame:
     """The rounds a pytester session wrote under ``folder``, as pytest_concur.load sees them."""
-    files = sorted(Path(pytester.path, folder).glob("*.parquet"))
+    files = sorted(Path(pytester.path, folder).glob("rounds/*.parquet"))
     assert files, f"no results in {folder}"
     return pytest_concur.load(Path(pytester.path, folder))
 

@@ -81,7 +81,7 @@ def _read(pytester: pytest.Pytester, kind: str, folder: str = "results") -> pd.D
     """A table the session wrote, as plain values (pytester drops modules between runs)."""
     (path,) = [
         path
-        for path in Path(pytester.path, folder).glob("*.parquet")
+        for path in Path(pytester.path, folder).glob("*/*.parquet")
         if (pq.read_schema(path).metadata or {}).get(b"pytest_concur.table") == kind.encode()
     ]
     return pd.DataFrame(pq.read_table(path).to_pydict())

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 import pytest_concur as pc
 from pytest_concur._stats.samples import median_ci
-from pytest_concur._storing.files import ROUNDS_SCHEMA, ResultsFileWarning
+from pytest_concur._storing.reading import ResultsFileWarning
+from pytest_concur._storing.schema import ROUNDS_SCHEMA
 from pytest_concur.analysis import ConcurAccessor, load_companion, natural_key, rows_frame
 
 # ---------------------------------------------------------------------------- loading

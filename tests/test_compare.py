@@ -14,10 +14,10 @@ from pytest_concur._reporting.compare import (
     comparison_notes,
     comparison_rows,
     flagged_keys,
-    newest_run,
     resolve_source,
 )
 from pytest_concur._reporting.thresholds import Threshold, parse_thresholds
+from pytest_concur._storing.catalog import newest_run
 from pytest_concur.analysis import rows_frame
 
 # ---------------------------------------------------------------------------- thresholds
@@ -161,9 +161,8 @@ def test_nap(concur):
 
 
 def _rounds_files(pytester: pytest.Pytester) -> list[Path]:
-    """The sessions' rounds files (companion tables have a second suffix)."""
-    files = (pytester.path / "results").glob("*.parquet")
-    return sorted(path for path in files if path.name.count(".") == 1)
+    """The sessions' rounds files (each table has its folder)."""
+    return sorted((pytester.path / "results" / "rounds").glob("*.parquet"))
 
 
 def _run(pytester: pytest.Pytester, *args: str, nap: str = "0.01") -> pytest.RunResult:

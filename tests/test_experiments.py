@@ -89,7 +89,7 @@ def test_claims_are_printed_and_stored(pytester: pytest.Pytester) -> None:
             "*threads-4 * vs serial *: ratio *x (threshold 2x), p=0.004 *n=5/5*",
             "  confirmed     test_naps: wall_s of threads-4 <= 1",
             "2 claim(s): 1 confirmed, 1 refuted, 0 inconclusive*",
-            "pytest-concur: 4 verdicts written to *.verdicts.parquet",
+            "pytest-concur: 4 verdicts written to *verdicts/*.parquet",
         ]
     )
     verdicts = _verdicts(pytester)
@@ -168,7 +168,7 @@ def test_no_claims_no_section(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--concur-report")
     result.assert_outcomes(passed=1)
     assert "pytest-concur claims" not in result.stdout.str()
-    assert not list(Path(pytester.path, "results").glob("*.verdicts.parquet"))
+    assert not list(Path(pytester.path, "results").glob("verdicts/*.parquet"))
 
 
 def test_quick_mode_caps_rounds_unless_told(pytester: pytest.Pytester) -> None:

@@ -222,7 +222,7 @@ def test_under_xdist_rows_go_to_the_fallback_folder_that_the_message_names(
         [
             f"pytest-concur: results folder */results cannot be written (*is a file, not a "
             f"folder); rows will be kept in {fallback} instead",
-            f"pytest-concur: 4 rows written to {fallback}/*.parquet",
+            f"pytest-concur: 4 rows written to {fallback}/rounds/*.parquet",
         ]
     )
     assert len(load_quietly(fallback)) == 4
@@ -266,11 +266,11 @@ def test_a_full_disk_mid_session_keeps_every_row_in_the_fallback(
             "*pytest-concur report*",
             f"pytest-concur: could not write to {results} (*No space left on device*); "
             f"the rows are kept in {fallback} instead",
-            f"pytest-concur: 4 rows written to {fallback}/*.parquet",
+            f"pytest-concur: 4 rows written to {fallback}/rounds/*.parquet",
         ]
     )
     assert len(load_quietly(fallback)) == 4
-    assert not list(results.glob("*.parquet"))
+    assert not list(results.glob("*/*.parquet"))
     no_plugin_traceback(result.stdout.str())
 
 

@@ -19,7 +19,8 @@ from faults_helpers import (
 )
 
 import pytest_concur
-from pytest_concur._storing.files import PARTS_SUFFIX, ResultsFileWarning, parts_folder
+from pytest_concur._storing.layout import PARTS_SUFFIX, parts_folder
+from pytest_concur._storing.reading import ResultsFileWarning
 from pytest_concur._storing.spill import Spill
 
 ROUNDS = 3
@@ -112,7 +113,7 @@ def test_a_killed_session_leaves_parts_that_load_reads_and_the_next_session_merg
         result.output
     )
     assert not parts.exists()
-    recovered = pytest_concur.load(results / f"{killed_run}.parquet")
+    recovered = pytest_concur.load(results / "rounds" / f"{killed_run}.parquet")
     assert len(recovered) == len(early)
     assert not recovered["session_complete"].any()
     assert len(rounds_files(results)) == 2  # the recovered run and this one
@@ -201,11 +202,13 @@ def test_a_running_sessions_parts_are_never_taken(tmp_path: Path) -> None:
     live = Spill(tmp_path, "20250101T000000-00aa11bb", flush_rows=1)
     live.add([fake_row("20250101T000000-00aa11bb", 0)])
     assert parts_folder(tmp_path, "20250101T000000-00aa11bb").is_dir()
-    from pytest_concur._storing.spill import recover
+    from pytest_concur._storing.recovery import recover
 
     assert recover(tmp_path) == []
     assert pytest_concur.load(tmp_path).empty  # nor read: its rows arrive when it ends
-    assert live.finish(complete=True) == {"rounds": tmp_path / "20250101T000000-00aa11bb.parquet"}
+    assert live.finish(complete=True) == {
+        "rounds": tmp_path / "rounds" / "20250101T000000-00aa11bb.parquet"
+    }
     assert len(pytest_concur.load(tmp_path)) == 1
 
 

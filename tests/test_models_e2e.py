@@ -43,8 +43,8 @@ MODELS = {model.name: model for model in builtin_models()}
 
 def tables(pytester: pytest.Pytester) -> dict[str, pd.DataFrame]:
     found: dict[str, pd.DataFrame] = {}
-    for path in Path(pytester.path, "results").glob("*.parquet"):
-        kind = path.name.split(".")[-2] if path.name.count(".") == 2 else "rounds"
+    for path in Path(pytester.path, "results").glob("*/*.parquet"):
+        kind = path.parent.name
         found[kind] = pd.DataFrame(pq.read_table(path).to_pydict())  # see test_timeline.tables
     return found
 

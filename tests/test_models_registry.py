@@ -50,8 +50,8 @@ def test_double(concur):
 
 def rounds_and_tasks(pytester: pytest.Pytester) -> tuple[pd.DataFrame, pd.DataFrame]:
     folder = Path(pytester.path, "results")
-    (rounds,) = [p for p in folder.glob("*.parquet") if p.name.count(".") == 1]
-    (tasks,) = folder.glob("*.tasks.parquet")
+    (rounds,) = folder.glob("rounds/*.parquet")
+    (tasks,) = folder.glob("tasks/*.parquet")
     return (pd.DataFrame(pq.read_table(rounds).to_pydict()),
             pd.DataFrame(pq.read_table(tasks).to_pydict()))  # fmt: skip
 

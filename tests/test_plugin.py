@@ -11,7 +11,7 @@ import pytest
 from helpers import BUSY_SOURCE, read_results
 
 from pytest_concur._running.row import RoundRow
-from pytest_concur._storing.files import ROUNDS_SCHEMA
+from pytest_concur._storing.schema import ROUNDS_SCHEMA
 
 CONTRACT_COLUMNS = [
     "run_id", "started_at", "host", "python", "implementation", "free_threaded", "gil_enabled",
@@ -74,7 +74,7 @@ def test_rows_columns_and_types(pytester: pytest.Pytester) -> None:
     assert len(rows) == 7 * 3 + 2 * 2
     # the file as written, not load()'s frame (which fills any missing column with nulls)
     results = Path(pytester.path, "results")
-    [path] = [p for p in results.glob("*.parquet") if p.suffixes == [".parquet"]]  # no companions
+    [path] = list(results.glob("rounds/*.parquet"))  # the rounds table has its folder
     stored = pq.read_table(path)
     assert stored.schema.equals(ROUNDS_SCHEMA, check_metadata=False)
     assert set(CONTRACT_COLUMNS) <= set(stored.column_names)

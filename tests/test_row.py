@@ -25,7 +25,8 @@ from pytest_concur._running.row import (
     round_row,
     start_method_of,
 )
-from pytest_concur._storing.files import ROUNDS_SCHEMA, UnknownColumnError, rows_to_table
+from pytest_concur._storing.files import UnknownColumnError, rows_to_table
+from pytest_concur._storing.schema import ROUNDS_SCHEMA
 
 #: the Arrow type of a column for each Python type a row may hold
 _ARROW_OF: dict[Any, pa.DataType] = {

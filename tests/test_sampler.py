@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pytest_concur._measuring.sampler import CoreSampler, CoreSamples, CoreSampling, read_cpu_ticks
-from pytest_concur._storing.files import CORES_SCHEMA
+from pytest_concur._storing.schema import CORES_SCHEMA
 from pytest_concur._warnings import MeasurementWarning
 
 PROC_STAT = """cpu  100 0 50 800 10 0 5 0 0 0
@@ -194,8 +194,8 @@ def test_cores_table_end_to_end(pytester: pytest.Pytester) -> None:
                                            "--concur-crowded-retries=0")  # fmt: skip
     result.assert_outcomes(passed=1)
     folder = Path(pytester.path, "results")
-    (cores_file,) = folder.glob("*.cores.parquet")
-    (rounds_file,) = [p for p in folder.glob("*.parquet") if p.name.count(".") == 1]
+    (cores_file,) = folder.glob("cores/*.parquet")
+    (rounds_file,) = folder.glob("rounds/*.parquet")
     cores = pd.DataFrame(pq.read_table(cores_file).to_pydict())
     rounds = pd.DataFrame(pq.read_table(rounds_file).to_pydict())
     assert list(cores.columns) == CORES_SCHEMA.names
@@ -221,8 +221,8 @@ def test_sampling_is_on_by_default_and_can_be_turned_off(pytester: pytest.Pytest
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     folder = Path(pytester.path, "results")
-    assert list(folder.glob("*.cores.parquet")) == []
-    (rounds_file,) = [p for p in folder.glob("*.parquet") if p.name.count(".") == 1]
+    assert list(folder.glob("cores/*.parquet")) == []
+    (rounds_file,) = folder.glob("rounds/*.parquet")
     rounds = pd.DataFrame(pq.read_table(rounds_file).to_pydict())
     assert rounds["sample_interval_s"].isna().all()
     assert rounds["system_cores_busy"].isna().all()
@@ -230,7 +230,7 @@ def test_sampling_is_on_by_default_and_can_be_turned_off(pytester: pytest.Pytest
         "-p", "no:cacheprovider", "--concur-sample-interval=0.1", "--concur-results=again"
     )
     result.assert_outcomes(passed=1)
-    assert len(list(Path(pytester.path, "again").glob("*.cores.parquet"))) == 1
+    assert len(list(Path(pytester.path, "again").glob("cores/*.parquet"))) == 1
 
 
 def test_bad_interval_is_a_usage_error(pytester: pytest.Pytester) -> None:

@@ -24,17 +24,14 @@ from pytest_concur._measuring.environment import current_environment
 from pytest_concur._running.interrupt import Terminated, terminate_like_interrupt
 from pytest_concur._running.session import ConcurSession
 from pytest_concur._running.settings import Settings
-from pytest_concur._storing.files import (
-    OWNER_LOCK,
-    final_path,
-    owner_alive,
-    parts_folder,
-    read_file,
-    write_rows,
-)
-from pytest_concur._storing.files import part_files as stored_parts
+from pytest_concur._storing.files import write_rows
 from pytest_concur._storing.journal import Journal, JournalFolder
-from pytest_concur._storing.spill import Spill, check_writable, recover, unwritable_reason
+from pytest_concur._storing.layout import OWNER_LOCK, final_path, parts_folder
+from pytest_concur._storing.layout import part_files as stored_parts
+from pytest_concur._storing.ownership import owner_alive
+from pytest_concur._storing.reading import read_file
+from pytest_concur._storing.recovery import recover
+from pytest_concur._storing.spill import Spill, check_writable, unwritable_reason
 
 RUN = "20260101T000000-feedf00d"
 SPILL = "pytest_concur._storing.spill."  # where the writers are looked up, for monkeypatching
@@ -72,7 +69,7 @@ def test_rows_spill_to_parts_and_merge_in_order(tmp_path: Path) -> None:
     assert owner_alive(parts_folder(tmp_path, RUN))  # held while the session lives
     assert spill.finish(complete=True) == {"rounds": final_path(tmp_path, RUN)}
     assert stored_rounds(final_path(tmp_path, RUN)) == list(range(10))
-    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{RUN}.parquet"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rounds"]
     assert spill.notices == []
 
 
@@ -98,7 +95,7 @@ def test_a_small_session_writes_one_file_and_no_parts(tmp_path: Path) -> None:
     spill.add(rows(0, 5))
     assert not parts_folder(tmp_path, RUN).exists()
     spill.finish(complete=True)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{RUN}.parquet"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rounds"]
 
 
 def test_an_incomplete_session_marks_every_row(tmp_path: Path) -> None:
@@ -263,7 +260,7 @@ def test_recovery_merges_orphans_once(tmp_path: Path) -> None:
     flags = pq.read_table(final_path(tmp_path, RUN)).column("session_complete").to_pylist()
     assert flags == [False] * 4
     assert recover(tmp_path) == []
-    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{RUN}.parquet"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rounds"]
 
 
 def test_recovery_reads_parquet_parts_of_older_versions(tmp_path: Path) -> None:

@@ -21,22 +21,10 @@ from hypothesis import strategies as st
 import pytest_concur
 from pytest_concur._running.rounds import describe_params
 from pytest_concur._storing import files as _storage
-from pytest_concur._storing.files import (
-    OWNER_LOCK,
-    PART_SUFFIX,
-    ROUNDS_SCHEMA,
-    SCHEMA_VERSION,
-    ResultsFileWarning,
-    expand_paths,
-    final_path,
-    parts_folder,
-    read_tables,
-    rows_to_table,
-    storable_text,
-    tagged_schema,
-    write_part,
-    write_rows,
-)
+from pytest_concur._storing.files import rows_to_table, storable_text, write_part, write_rows
+from pytest_concur._storing.layout import OWNER_LOCK, PART_SUFFIX, final_path, parts_folder
+from pytest_concur._storing.reading import ResultsFileWarning, expand_paths, read_tables
+from pytest_concur._storing.schema import ROUNDS_SCHEMA, SCHEMA_VERSION, tagged_schema
 
 PACKAGE = Path(pytest_concur.__file__).parent
 
@@ -345,6 +333,7 @@ def test_parts_already_merged_are_not_read_twice(tmp_path: Path) -> None:
 
 
 READERS = ["_storing/files.py", "_storing/spill.py", "_running/session.py",
+           "_storing/reading.py", "_storing/recovery.py", "_storing/catalog.py",
            "_storing/journal.py", "analysis.py", "cli.py", "_reporting/terminal.py",
            "_reporting/summary.py"]  # fmt: skip
 UNSAFE = {"pickle", "cPickle", "dill", "cloudpickle", "joblib", "shelve", "marshal"}

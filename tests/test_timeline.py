@@ -20,7 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pytest_concur._measuring.spans import TaskSpan, interpreter_id, now_ns, task_rows, traced
-from pytest_concur._storing.files import TASKS_SCHEMA
+from pytest_concur._storing.schema import TASKS_SCHEMA
 
 
 def busy(seconds: float) -> float:
@@ -189,8 +189,8 @@ def test_nap(concur):
 def tables(pytester: pytest.Pytester) -> dict[str, pd.DataFrame]:
     """Each table file the session wrote, by kind."""
     found: dict[str, pd.DataFrame] = {}
-    for path in Path(pytester.path, "results").glob("*.parquet"):
-        kind = path.name.split(".")[-2] if path.name.count(".") == 2 else "rounds"
+    for path in Path(pytester.path, "results").glob("*/*.parquet"):
+        kind = path.parent.name
         # plain Python values, not pd.read_parquet or to_pandas: pytester drops modules
         # imported during a test, and pandas' Arrow-backed types break when re-imported
         found[kind] = pd.DataFrame(pq.read_table(path).to_pydict())
@@ -202,7 +202,7 @@ def test_tasks_table_end_to_end(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--concur-sample-interval=0")
     result.assert_outcomes(passed=3)
     found = tables(pytester)
-    assert set(found) == {"rounds", "tasks", "recommendations"}  # sampling off: no cores
+    assert set(found) == {"rounds", "tasks", "recommendations", "runs"}  # sampling off: no cores
     rounds, tasks = found["rounds"], found["tasks"]
     assert list(tasks.columns) == TASKS_SCHEMA.names
     # 2 variants x 3 rounds x 4 tasks, and 1 x 1 x 3
@@ -236,7 +236,7 @@ def test_no_tasks_option_turns_the_table_off(pytester: pytest.Pytester) -> None:
     )
     result.assert_outcomes(passed=1, deselected=2)
     found = tables(pytester)
-    assert set(found) == {"rounds", "recommendations"}
+    assert set(found) == {"rounds", "recommendations", "runs"}
     assert found["rounds"]["tasks"].isna().all()
 
 

@@ -128,9 +128,7 @@ def test_still_measured(concur):
 
 
 def rounds_of(pytester: pytest.Pytester) -> pd.DataFrame:
-    (path,) = [
-        p for p in Path(pytester.path, "results").glob("*.parquet") if p.name.count(".") == 1
-    ]
+    (path,) = Path(pytester.path, "results", "rounds").glob("*.parquet")
     return pd.DataFrame(pq.read_table(path).to_pydict())  # see test_timeline.tables
 
 

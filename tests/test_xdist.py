@@ -48,9 +48,8 @@ ROUNDS_PER_ITEM = 3  # 1 warm-up + 2 measured
 
 
 def rounds_files(pytester: pytest.Pytester) -> list[Path]:
-    """Files of the rounds table (companion tables are ``<run_id>.<kind>.parquet``)."""
-    return [path for path in Path(pytester.path, "results").glob("*.parquet")
-            if path.name.count(".") == 1]  # fmt: skip
+    """Files of the rounds table (each table has its folder)."""
+    return list(Path(pytester.path, "results", "rounds").glob("*.parquet"))
 
 
 LOCK_FOLDER_SEEN = """

@@ -1,4 +1,4 @@
-"""The recommendations stored beside the rounds: ``<run_id>.recommendations.parquet``."""
+"""The recommendations stored with the rounds: ``recommendations/<run_id>.parquet``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any, Final
 
 import pyarrow as pa
 
-from .._storing.files import final_path, write_rows
+from .._storing.files import write_rows
+from .._storing.layout import final_path
 from .recommend import Recommendation
 
 TABLE: Final = "recommendations"
@@ -37,7 +38,7 @@ RECOMMENDATIONS_SCHEMA: Final = pa.schema(
 def write_recommendations(
     recommendations: Sequence[Recommendation], folder: Path, run_id: str
 ) -> Path:
-    """Write the session's recommendations next to its rounds file, atomically."""
+    """Write the session's recommendations into the results ``folder``, atomically."""
     rows: list[dict[str, Any]] = [
         {
             "run_id": run_id,

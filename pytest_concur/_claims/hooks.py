@@ -17,7 +17,9 @@ import pytest
 
 from .._running.experiment import experiment_of
 from .._running.session import ConcurSession
-from .._storing.files import VERDICTS_SCHEMA, write_rows
+from .._storing.files import write_rows
+from .._storing.layout import companion
+from .._storing.schema import VERDICTS_SCHEMA
 from .decision import Verdict
 from .verdicts import ClaimSpec, evaluate_claims, refuted_claims, verdict_rows
 
@@ -97,13 +99,14 @@ class ClaimHooks:
         written = self._state.written
         if not self._state.settings.save or written is None or not self.verdicts:
             return
-        path = written.with_name(f"{self._state.environment.run_id}.verdicts.parquet")
+        path = companion(written, "verdicts")
         try:
             self.written = write_rows(
                 verdict_rows(self.verdicts, self._state.environment),
                 path,
                 schema=VERDICTS_SCHEMA,
                 table="verdicts",
+                provenance=self._state.run_metadata,
             )
         except OSError as exc:
             self._notices.append(f"verdicts could not be written to {path}: {exc}")

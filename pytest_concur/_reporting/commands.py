@@ -17,7 +17,10 @@ from typing import TypeVar
 
 import pandas as pd
 
+from .._storing.layout import companion
 from .compare import compare_frames, comparison_notes, comparison_rows, flagged_keys, resolve_source
+from .json_output import compare_json, report_json, runs_of
+from .provenance_header import differences, header_lines
 from .report_text import report_text
 from .tables import aligned, markdown
 
@@ -67,11 +70,20 @@ def report(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         compared = compare(frame, column) if column and frame[column].nunique() > 1 else None
         sources = _sources(args.path, args.results)
         verdicts = load_verdicts(_companions(sources, "verdicts"))
-    if args.format == "csv":
+    runs = runs_of(sources, frame["run_id"].astype(str).unique())
+    if args.format == "json":
+        sys.stdout.write(report_json(runs=runs, summary=summary, fits=fits, compared=compared,
+                                     verdicts=verdicts))  # fmt: skip
+    elif args.format == "csv":
         sys.stdout.write(summary.to_csv(index=False))
     else:
+        header = header_lines(runs, sorted(frame["run_id"].astype(str).unique()))
+        if args.format == "table":
+            print("\n".join([*header, ""]))
         for line in report_text(frame, summary, fits, compared, verdicts, by, args.format):
             print(line)
+        if args.format == "markdown":  # after the report's title: a section of its own
+            print("\n".join(["", "### provenance", "", *("    " + line for line in header)]))
     if args.html is not None:
         from .html import report_html
 
@@ -99,8 +111,8 @@ def _companions(sources: Sequence[Path], kind: str) -> list[Path]:
     """The files of ``kind`` among ``sources``, and those beside each rounds file named."""
     found = list(sources)
     for path in sources:
-        sibling = path.with_name(f"{path.name.split('.')[0]}.{kind}.parquet")
-        if path.name.count(".") == 1 and sibling.is_file() and sibling not in found:
+        sibling = companion(path, kind)
+        if sibling.is_file() and sibling not in found:
             found.append(sibling)
     return found
 
@@ -118,7 +130,17 @@ def compare(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     thresholds = tuple(t for group in args.threshold for t in group)
     with said_warnings():
         comparison = compare_frames(baseline, candidate, thresholds=thresholds, alpha=args.alpha)
-    if args.format == "csv":
+        base_runs = runs_of(_sources([args.baseline], args.results),
+                            baseline["run_id"].astype(str).unique())  # fmt: skip
+        cand_runs = runs_of(_sources([args.candidate], args.results),
+                            candidate["run_id"].astype(str).unique())  # fmt: skip
+    setup = differences(base_runs, cand_runs)
+    for warning in setup if args.format != "json" else ():
+        print(f"pytest-concur: warning: {warning}", file=sys.stderr)
+    if args.format == "json":
+        sys.stdout.write(compare_json(comparison, baseline_runs=base_runs,
+                                      candidate_runs=cand_runs, warnings=setup))  # fmt: skip
+    elif args.format == "csv":
         table = comparison.table.merge(
             comparison.regressions[
                 ["experiment", "params", "model", "workers", "metric", "threshold"]

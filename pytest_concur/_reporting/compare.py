@@ -12,7 +12,8 @@ from typing import Final
 
 import pandas as pd
 
-from .._storing.files import expand_paths, table_kind
+from .._storing.catalog import find_runs
+from .._storing.reading import expand_paths
 from .._variant import variant_label
 from . import format as fmt
 from .rows import experiment_title, records
@@ -24,27 +25,9 @@ DEFAULT_ALPHA: Final = 0.05
 # ---------------------------------------------------------------------------- sources
 
 
-def _rounds_files(folder: Path) -> list[Path]:
-    """Files in ``folder`` holding rounds (not companions, not foreign or broken files)."""
-    found: list[Path] = []
-    for path in sorted(folder.glob("*.parquet")):
-        try:
-            kind, _ = table_kind(path)
-        except (OSError, ValueError):
-            continue  # load() will name it when it is read; here it is just not a candidate
-        if kind == "rounds":
-            found.append(path)
-    return found
-
-
-def newest_run(folder: Path, *, exclude: str | None = None) -> Path | None:
-    """The newest stored rounds file in ``folder`` (run ids sort by time), or None."""
-    candidates = [path for path in _rounds_files(folder) if path.name.split(".")[0] != exclude]
-    return candidates[-1] if candidates else None
-
-
 def resolve_source(value: str, results_dir: Path, *, base: Path | None = None) -> list[Path]:
-    """A path, folder or glob of results (relative to ``base``), or a run id in ``results_dir``.
+    """A path, folder or glob of results (relative to ``base``), or a run id or name in
+    ``results_dir``.
 
     Raises FileNotFoundError naming what was looked for.
     """
@@ -56,18 +39,15 @@ def resolve_source(value: str, results_dir: Path, *, base: Path | None = None) -
         if not found:
             raise FileNotFoundError(f"no results files (*.parquet) in {value}")
         return found
-    stored = results_dir / f"{value}.parquet"
-    if stored.is_file():
-        return [stored]
-    matches = [path for path in _rounds_files(results_dir) if path.name.startswith(value)]
-    if len(matches) == 1:
-        return matches
+    matches = [run for run in find_runs(results_dir, value) if run.rounds is not None]
+    if len(matches) == 1 and matches[0].rounds is not None:
+        return [matches[0].rounds]
     if len(matches) > 1:
-        names = ", ".join(path.name.split(".")[0] for path in matches)
+        names = ", ".join(run.run_id for run in matches)
         raise FileNotFoundError(f"{value!r} matches several stored runs: {names}")
     raise FileNotFoundError(
-        f"no results at {value!r}: neither a file, folder or glob, nor a run id stored in "
-        f"{results_dir}"
+        f"no results at {value!r}: neither a file, folder or glob, nor a run id or run name "
+        f"stored in {results_dir}"
     )
 
 

@@ -21,7 +21,7 @@ def claims_section(verdicts: pd.DataFrame | None) -> str:
         return (
             head + '<p class="note">No verdicts are stored with these results. Experiments '
             "that state a claim (<code>claim=</code> and <code>expect=[...]</code> in the "
-            "marker) store their verdicts in <code>&lt;run_id&gt;.verdicts.parquet</code>.</p>"
+            "marker) store their verdicts in <code>verdicts/&lt;run_id&gt;.parquet</code>.</p>"
             "</section>"
         )
     needed = {"claim", "status", "expectation"}

@@ -57,8 +57,8 @@ def timelines(context: Context, rounds: pd.DataFrame) -> str:
     if tasks.empty and cores.empty:
         return (
             '<h3>Timelines</h3><p class="note">No task or core timelines are stored with these '
-            "results (they come from the companion tables <code>&lt;run_id&gt;.tasks.parquet"
-            "</code> and <code>&lt;run_id&gt;.cores.parquet</code>).</p>"
+            "results (they come from the companion tables <code>tasks/&lt;run_id&gt;.parquet"
+            "</code> and <code>cores/&lt;run_id&gt;.parquet</code>).</p>"
         )
     parts = [
         "<h3>Timelines of one round per variant</h3>"

@@ -21,6 +21,7 @@ import pytest
 from .._advice.hooks import SessionAdvice
 from .._claims.hooks import ClaimHooks
 from .._running.session import ConcurSession
+from .._storing.layout import results_folder
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,6 +39,7 @@ class SessionOutputs:
         self._baseline: list[Path] | None = None
         self._comparison: Comparison | None = None
         self._compare_note: str | None = None
+        self._setup_warnings: list[str] = []
         self._html_written: Path | None = None
         self._html_error: str | None = None
         self._advice = SessionAdvice()
@@ -63,7 +65,7 @@ class SessionOutputs:
             self._advice.store(
                 rounds,
                 self._state.table("tasks"),
-                self._state.written.parent,
+                results_folder(self._state.written),
                 self._state.environment.run_id,
             )
         if settings.compare is not None:
@@ -72,8 +74,9 @@ class SessionOutputs:
             self._write_html(rounds)
 
     def _compare(self, session: pytest.Session, rounds: pd.DataFrame | None) -> None:
+        from .._storing.catalog import newest_run
         from ..analysis import load
-        from .compare import compare_frames, newest_run
+        from .compare import compare_frames
 
         settings = self._state.settings
         if rounds is None or rounds.empty:
@@ -92,6 +95,9 @@ class SessionOutputs:
         self._compare_note = f"compared with {', '.join(str(p) for p in paths)}"
         baseline = load(paths)
         self._comparison = compare_frames(baseline, rounds, thresholds=settings.compare_fail)
+        from .json_output import setup_differences  # pandas: only when comparing
+
+        self._setup_warnings = setup_differences(paths, baseline, self._state)
         # a regression fails a session that would otherwise pass; worse outcomes stay
         if self._comparison.failed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -173,6 +179,8 @@ class SessionOutputs:
             terminalreporter.write_line("  " + line)
         for note in comparison_notes(comparison):
             terminalreporter.write_line(note)
+        for warning in self._setup_warnings:
+            terminalreporter.write_line(f"warning: {warning}", yellow=True)
         if comparison.failed:
             limits = ", ".join(sorted({str(t) for t in comparison.regressions["threshold"]}))
             terminalreporter.write_line(

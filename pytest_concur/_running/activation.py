@@ -27,6 +27,7 @@ from .._storing.journal import JournalFolder, worker_journal
 from .._warnings import GilStateWarning
 from ..models import ModelRegistryError, all_models, builtin_models
 from .interrupt import terminate_like_interrupt
+from .run_hooks import install as install_run_record
 from .session import ConcurSession
 from .settings import Settings, check_models, read_settings
 from .xdist import MeasureGuard, is_worker, measure_guard
@@ -82,6 +83,7 @@ def activate(
             f"without the child subreaper or the per-core sampler (docs/measurement.md)"
         )
     config.add_cleanup(state.close)
+    install_run_record(config, state, worker=worker)  # provenance: the runs table
     # claims: carried on reports, judged at session end over all rows (docs/claims.md)
     claims = ClaimHooks(state, worker=worker)
     config.pluginmanager.register(claims, "concur-claims")

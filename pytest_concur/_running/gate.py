@@ -102,7 +102,7 @@ class SessionHooks:
             if claims is not None:
                 claims.pytest_runtest_logreport(report)
         if report.when == "call":
-            from .._storing.files import CORES_SCHEMA, TASKS_SCHEMA
+            from .._storing.schema import CORES_SCHEMA, TASKS_SCHEMA
 
             state.add_rows(getattr(report, "concur_rows", None) or ())
             # an xdist worker's timelines, written once, here

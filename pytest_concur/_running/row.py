@@ -1,6 +1,6 @@
 """A round's row: every column of the rounds table, typed, and built in one place.
 
-``RoundRow`` lists the columns of ``ROUNDS_SCHEMA`` (``_storing/files.py``) in the same
+``RoundRow`` lists the columns of ``ROUNDS_SCHEMA`` (``_storing/schema.py``) in the same
 order, with the Python type of each (tests/test_row.py proves they agree). It is a
 ``TypedDict``, so a row is a plain dict at run time: it crosses from xdist workers to
 the controller as it is, and mypy rejects a misspelt or missing column where the row

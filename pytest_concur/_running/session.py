@@ -13,10 +13,13 @@ import pyarrow as pa
 
 from .._measuring.environment import Environment
 from .._measuring.gil import GilWatch
-from .._storing.files import ROUNDS_SCHEMA, final_path
 from .._storing.journal import Journal, JournalFolder
-from .._storing.spill import Spill, check_writable, fallback_folder, recover, unwritable_reason
+from .._storing.layout import final_path
+from .._storing.recovery import recover
+from .._storing.schema import ROUNDS_SCHEMA, RUNS_SCHEMA
+from .._storing.spill import Spill, check_writable, fallback_folder, unwritable_reason
 from ..models import Model
+from .run_record import RunOrigin, as_metadata, runs_row
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -46,6 +49,10 @@ class ConcurSession:
     journal: Journal | None = None
     #: xdist controller: the workers' journals, adopted at the end (rows of crashed items)
     journals: JournalFolder | None = None
+    #: where the run came from, recorded in the runs table (None on an xdist worker)
+    origin: RunOrigin | None = None
+    #: the runs-table row as key/values, for the metadata of files written after save()
+    run_metadata: dict[str, str] = field(default_factory=dict)
     _spill: Spill | None = field(default=None, repr=False)
     _scratch: Path | None = field(default=None, repr=False)  # rows of a --concur-no-save run
     #: each table's file once saved (in the results folder, or the scratch of --concur-no-save)
@@ -144,6 +151,7 @@ class ConcurSession:
         spill = self._spill
         if spill is None:
             return None
+        self._record_run(spill, complete=complete)
         written = spill.finish(complete=complete)
         self.notices.extend(spill.notices)
         spill.notices.clear()
@@ -152,6 +160,21 @@ class ConcurSession:
         if self.settings.save:
             self.written = written.get("rounds")
         return self.written
+
+    def _record_run(self, spill: Spill, *, complete: bool) -> None:
+        """The runs-table row, and its facts in every file's metadata."""
+        if self.origin is None:
+            return
+        folder = self.settings.results_dir if self.settings.save else None
+        row, notices = runs_row(
+            self.origin, self.environment, rounds=self.rows_measured, complete=complete,
+            results_dir=folder,
+        )  # fmt: skip
+        self.notices.extend([*self.origin.notes, *notices])
+        if row["system_check"]:
+            self.notices.append(row["system_check"])
+        spill.provenance = self.run_metadata = as_metadata(row)
+        spill.add([row], table="runs", schema=RUNS_SCHEMA)
 
     def table(self, kind: str = "rounds") -> pd.DataFrame | None:
         """This session's rows of ``kind`` (rounds, tasks, cores) as a frame; None if none.

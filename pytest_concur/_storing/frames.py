@@ -14,16 +14,9 @@ from typing import Any, Final
 import pandas as pd
 import pyarrow as pa
 
-from .files import (
-    CORES_SCHEMA,
-    ROUNDS_SCHEMA,
-    TASKS_SCHEMA,
-    VERDICTS_SCHEMA,
-    ResultsFileWarning,
-    _plain_to_arrow,
-    expand_paths,
-    read_tables,
-)
+from .files import _plain_to_arrow
+from .reading import ResultsFileWarning, expand_paths, read_tables
+from .schema import CORES_SCHEMA, ROUNDS_SCHEMA, RUNS_SCHEMA, TASKS_SCHEMA, VERDICTS_SCHEMA
 
 PathsLike = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
 
@@ -63,6 +56,7 @@ KINDS: Final[Mapping[str, tuple[pa.Schema, tuple[str, ...]]]] = {
     "tasks": (TASKS_SCHEMA, COMPANION_CATEGORIES),
     "cores": (CORES_SCHEMA, COMPANION_CATEGORIES),
     "verdicts": (VERDICTS_SCHEMA, VERDICT_CATEGORIES),
+    "runs": (RUNS_SCHEMA, COMPANION_CATEGORIES),
 }
 
 
@@ -79,7 +73,7 @@ def load_kind(
 ) -> pd.DataFrame:
     """Every table of kind ``table`` under ``paths``, conformed to ``schema``, as one frame."""
     tables: list[pa.Table] = []
-    for path in expand_paths(paths):
+    for path in expand_paths(paths, table=table):
         for data in read_tables([path], table=table):
             try:
                 tables.append(conform(data, schema) if schema is not None else data)

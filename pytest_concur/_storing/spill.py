@@ -3,11 +3,11 @@
 A session's rows go to ``<results>/.<run_id>.parts/<table>-NNNNNN.arrow`` a few
 thousand at a time, and between test items once some have waited a few seconds; each
 part is written atomically. The session holds ``owner.lock`` in that folder while it
-lives. At the end the parts are streamed into ``<results>/<run_id>.parquet`` (one
+lives. At the end the parts are streamed into ``<results>/<table>/<run_id>.parquet`` (one
 table in memory at a time, the file written atomically) and the folder is removed.
 So memory stays bounded however many rounds a session measures, and a session that is
 killed leaves its rows behind in part files: the next session merges them
-(:func:`recover`), and ``load`` reads them meanwhile.
+(:func:`~pytest_concur._storing.recovery.recover`), and ``load`` reads them meanwhile.
 
 When a folder cannot be written (read-only, full, a file in its place) the rows go to
 :func:`fallback_folder` instead, and a notice says where. Nothing here raises OSError.
@@ -15,7 +15,6 @@ When a folder cannot be written (read-only, full, a file in its place) the rows 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import socket
@@ -26,28 +25,13 @@ from pathlib import Path
 from typing import Any, Final, final
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from .files import (
-    OWNER_LOCK,
-    PART_SUFFIX,
-    PARTS_SUFFIX,
-    ROUNDS_SCHEMA,
-    claim_lock,
-    final_path,
-    mark_incomplete,
-    part_files,
-    parts_folder,
-    parts_run_id,
-    read_file,
-    read_schema,
-    rows_to_table,
-    table_kind,
-    tagged_schema,
-    write_part,
-    write_tables,
-)
+from .files import mark_incomplete, rows_to_table, write_part, write_tables
+from .layout import OWNER_LOCK, PART_SUFFIX, final_path, parts_folder
 from .locking import unlock
+from .ownership import claim_lock
+from .reading import read_file
+from .schema import ROUNDS_SCHEMA, tagged_schema
 
 #: Rows of one table kept in memory before they are spilled, whatever the time.
 FLUSH_ROWS: Final = 2000
@@ -123,6 +107,8 @@ class Spill:
         self._owned: dict[Path, int] = {}  # parts folders made here, and their lock fds
         self._part_number = 0
         self._failed: set[Path] = set()  # folders that refused a write, said once each
+        #: the run's provenance, written into each merged file's metadata
+        self.provenance: dict[str, str] = {}
         #: rows received, by table kind
         self.counts: dict[str, int] = {}
         #: what went wrong on the way and where the rows went instead, for the user
@@ -177,7 +163,7 @@ class Spill:
                 return
             except _DATA_ERRORS as exc:
                 self.notices.append(
-                    f"{_rows(len(buffer), table)} could not be stored and are lost "
+                    f"{rows_said(len(buffer), table)} could not be stored and are lost "
                     f"({type(exc).__name__}: {exc}); this is a bug in pytest-concur"
                 )
                 buffer.clear()
@@ -261,7 +247,7 @@ class Spill:
         return sorted({path.parent for paths in self._parts.values() for path in paths})
 
     def _merge(self, table: str, *, complete: bool) -> Path | None:
-        schema = tagged_schema(self._schemas[table], table)
+        schema = tagged_schema(self._schemas[table], table, self.provenance)
         tried: list[Path] = []
         for folder in (self._home, self._folder, self._fallback):
             if folder is None or folder in tried:
@@ -275,8 +261,8 @@ class Spill:
                 continue
             except _DATA_ERRORS as exc:
                 self.notices.append(
-                    f"the {_rows(None, table)} could not be stored ({type(exc).__name__}: {exc}); "
-                    f"this is a bug in pytest-concur"
+                    f"the {rows_said(None, table)} could not be stored "
+                    f"({type(exc).__name__}: {exc}); this is a bug in pytest-concur"
                 )
                 return None
             self._buffers.pop(table, None)
@@ -284,7 +270,7 @@ class Spill:
         unspilled = len(self._buffers.get(table, []))
         if unspilled:
             self.notices.append(
-                f"{_rows(unspilled, table)} not yet spilled could not be written anywhere "
+                f"{rows_said(unspilled, table)} not yet spilled could not be written anywhere "
                 f"and are lost when this session ends"
             )
         return None
@@ -326,73 +312,8 @@ class Spill:
         self._release(remove=False)
 
 
-def _rows(count: int | None, table: str) -> str:
+def rows_said(count: int | None, table: str) -> str:
     """How notices count rows: "12 measured rounds", or "24 rows of its cores table"."""
     if table == "rounds":
         return "measured rounds" if count is None else f"{count} measured rounds"
     return f"rows of its {table} table" if count is None else f"{count} rows of its {table} table"
-
-
-def recover(folder: Path) -> list[str]:
-    """Merge the parts folders that killed sessions left in ``folder``; say what was done.
-
-    Each is claimed through its lock first, so a running session's folder is left
-    alone and two sessions never recover the same one. The rows are marked
-    ``session_complete=False``.
-    """
-    notices: list[str] = []
-    try:
-        candidates = sorted(p for p in folder.glob(f".*{PARTS_SUFFIX}") if p.is_dir())
-    except OSError:
-        return notices  # an unreadable folder is reported when rows are written into it
-    for candidate in candidates:
-        try:
-            fd = claim_lock(candidate / OWNER_LOCK)
-        except FileNotFoundError:
-            fd = -1  # no lock file: nobody owns it (or its owner is removing it)
-        except OSError as exc:
-            notices.append(f"could not check {candidate}: {exc}")
-            continue
-        if fd is None:
-            continue  # its session is running
-        try:
-            notices.extend(_recover_one(folder, candidate))
-        finally:
-            if fd >= 0:
-                os.close(fd)
-    return notices
-
-
-def _recover_one(folder: Path, parts: Path) -> list[str]:
-    run_id = parts_run_id(parts)
-    by_kind: dict[str, list[Path]] = {}
-    notices: list[str] = []
-    for path in part_files(parts):
-        try:
-            kind, _ = table_kind(path)
-        except (OSError, pa.ArrowException, ValueError) as exc:
-            notices.append(f"skipped {path} while recovering: {exc}")
-            continue
-        if kind is None:
-            notices.append(f"skipped {path} while recovering: not a pytest-concur file")
-            continue
-        by_kind.setdefault(kind, []).append(path)
-    for kind, files in sorted(by_kind.items()):
-        target = final_path(folder, run_id, kind)
-        if target.exists():
-            continue  # its session merged it before it died
-        try:
-            schema = read_schema(files[0])
-            incomplete = (mark_incomplete(read_file(path)) for path in files)
-            write_tables(incomplete, target, schema=schema)
-            rows = pq.read_metadata(target).num_rows
-        except (OSError, pa.ArrowException, ValueError) as exc:
-            notices.append(f"could not recover {parts} into {target}: {exc}")
-            return notices  # keep the parts: nothing is lost by trying again later
-        notices.append(
-            f"recovered {_rows(rows, kind)} of interrupted session {run_id} into {target}"
-        )
-    with contextlib.suppress(FileNotFoundError):  # another recoverer removed it first
-        shutil.rmtree(parts)
-    return notices
-
