@@ -70,10 +70,12 @@ def pytest_configure(config: pytest.Config) -> None:
         gate.journals = JournalFolder()
         config.add_cleanup(gate.journals.remove)
         config.pluginmanager.register(JournalHooks(gate.journals), "concur-journal")
-    # model names asked for on the command line, or models registered by a conftest or
-    # plugin: this run means experiments, and a bad name is a usage error now
+    # model names asked for on the command line, models registered by a conftest or
+    # plugin, or a stored run to compare with: this run means experiments, and a bad name
+    # or a missing baseline is a usage error now
     registers_models = config.pluginmanager.hook.pytest_concur_register_models.get_hookimpls()
-    if gate.settings.models is not None or registers_models:
+    settings = gate.settings
+    if settings.models is not None or settings.compare is not None or registers_models:
         gate.activate()
 
 

@@ -59,11 +59,13 @@ def test_no_save_html_page_shows_verdicts_and_timelines(pytester: pytest.Pyteste
 def _text_rows(lines: list[str], header: str) -> dict[str, list[str]]:
     """Rows of an aligned table (cells are two or more spaces apart) by variant label."""
     start = next(i for i, line in enumerate(lines) if line.strip().startswith(header))
+    width = len(re.split(r"\s{2,}", lines[start].strip()))
     rows: dict[str, list[str]] = {}
     for line in lines[start + 1 :]:
-        if not line.startswith("  ") or line.startswith("  !"):
-            break
         cells = re.split(r"\s{2,}", line.strip())
+        # the table ends where a line is not one of its rows (a note, a fit, a blank)
+        if not line.startswith("  ") or len(cells) != width:
+            break
         rows[cells[0]] = cells
     return rows
 
