@@ -242,3 +242,15 @@ def test_python_dash_m_runs_the_same_command(results: Path) -> None:
     assert bad.returncode == 2
     assert "pytest-concur: error: no results at" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_report_says_which_variant_to_use_per_python(
+    results: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, _ = run(capsys, "report", str(results))
+    assert status == 0
+    # one decision per interpreter: rounds of two Pythons are never pooled into one
+    assert "decisions for python 3.11.7 (docs/decisions.md):" in out
+    assert "decisions for python 3.13.5t (docs/decisions.md):" in out
+    first = out.split("decisions for python 3.11.7", 1)[1].split("decisions for python", 1)[0]
+    assert "test_exp.py::test_work: use processes-4:" in first

@@ -82,6 +82,8 @@ def report(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             print("\n".join([*header, ""]))
         for line in report_text(frame, summary, fits, compared, verdicts, by, args.format):
             print(line)
+        for line in _decisions(frame, sources, column):
+            print(line)
         if args.format == "markdown":  # after the report's title: a section of its own
             print("\n".join(["", "### provenance", "", *("    " + line for line in header)]))
     if args.html is not None:
@@ -105,6 +107,28 @@ def report(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             parser.error(f"cannot write {args.html}: {exc.strerror or exc}")
         print(f"HTML report written to {args.html}", file=sys.stderr)
     return 0
+
+
+def _decisions(frame: pd.DataFrame, sources: Sequence[Path], column: str | None) -> list[str]:
+    """The variant to use per experiment and why (docs/decisions.md), per ``--by`` group:
+    rounds of different interpreters are never pooled into one decision."""
+    from .._advice.lines import decision_lines
+    from ..analysis import load_companion
+
+    with said_warnings():
+        tasks = load_companion(_companions(sources, "tasks"), "tasks")
+    groups: list[tuple[str | None, pd.DataFrame]] = (
+        [(None, frame)]
+        if column is None
+        else [(str(value), rows) for value, rows in frame.groupby(column, observed=True)]
+    )
+    out: list[str] = []
+    for value, rows in groups:
+        lines = decision_lines(rows, tasks)
+        if lines and value is not None:
+            lines = [lines[0].replace(" (docs/", f" for {column} {value} (docs/", 1), *lines[1:]]
+        out.extend(["", *lines] if lines else [])
+    return out
 
 
 def _companions(sources: Sequence[Path], kind: str) -> list[Path]:
