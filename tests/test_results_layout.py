@@ -117,7 +117,7 @@ def test_each_file_carries_the_runs_provenance(session_folder: Path) -> None:
     assert facts["name"] == "first"
     assert facts["rounds"] == str(ROUNDS)
     assert facts["pytest_concur_version"]
-    for kind in ("tasks", "cores", "runs"):
+    for kind in ("tasks", "cores", "runs", "recommendations"):
         assert provenance_of(pq.read_schema(companion(rounds, kind)).metadata) == facts
 
 

@@ -4,6 +4,7 @@ decision lines for the terminal. Called by the session's outputs in their fixed 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,7 @@ class SessionAdvice:
         tasks: pd.DataFrame | None,
         folder: Path | None,
         run_id: str,
+        provenance: Mapping[str, str] | None = None,
     ) -> None:
         """Write the recommendations table next to the rounds (when the session saves)."""
         if folder is None or rounds is None or rounds.empty:
@@ -31,7 +33,7 @@ class SessionAdvice:
         from .store import write_recommendations
 
         try:
-            write_recommendations(recommendations(rounds, tasks), folder, run_id)
+            write_recommendations(recommendations(rounds, tasks), folder, run_id, provenance)
         except OSError as exc:
             self.notice = f"recommendations could not be written: {exc}"
 

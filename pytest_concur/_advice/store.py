@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -36,9 +36,13 @@ RECOMMENDATIONS_SCHEMA: Final = pa.schema(
 
 
 def write_recommendations(
-    recommendations: Sequence[Recommendation], folder: Path, run_id: str
+    recommendations: Sequence[Recommendation],
+    folder: Path,
+    run_id: str,
+    provenance: Mapping[str, str] | None = None,
 ) -> Path:
-    """Write the session's recommendations into the results ``folder``, atomically."""
+    """Write the session's recommendations into the results ``folder``, atomically, with
+    the run's ``provenance`` in the file's metadata, as every other table has it."""
     rows: list[dict[str, Any]] = [
         {
             "run_id": run_id,
@@ -49,5 +53,9 @@ def write_recommendations(
     for row in rows:
         row["problems"] = list(row["problems"])
     return write_rows(
-        rows, final_path(folder, run_id, TABLE), schema=RECOMMENDATIONS_SCHEMA, table=TABLE
+        rows,
+        final_path(folder, run_id, TABLE),
+        schema=RECOMMENDATIONS_SCHEMA,
+        table=TABLE,
+        provenance=provenance,
     )

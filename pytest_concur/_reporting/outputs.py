@@ -67,6 +67,7 @@ class SessionOutputs:
                 self._state.table("tasks"),
                 results_folder(self._state.written),
                 self._state.environment.run_id,
+                self._state.run_metadata,
             )
         if settings.compare is not None:
             self._compare(session, rounds)
