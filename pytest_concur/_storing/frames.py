@@ -14,7 +14,7 @@ from typing import Any, Final
 import pandas as pd
 import pyarrow as pa
 
-from .files import _plain_to_arrow
+from .files import rows_to_table
 from .reading import ResultsFileWarning, expand_paths, read_tables
 from .schema import CORES_SCHEMA, ROUNDS_SCHEMA, RUNS_SCHEMA, TASKS_SCHEMA, VERDICTS_SCHEMA
 
@@ -63,8 +63,8 @@ KINDS: Final[Mapping[str, tuple[pa.Schema, tuple[str, ...]]]] = {
 def rows_frame(rows: Sequence[Mapping[str, Any]], table: str = "rounds") -> pd.DataFrame:
     """Rows as the plugin collects them (plain values), with the dtypes ``load`` gives."""
     schema, categories = KINDS[table]
-    times = [field.name for field in schema if pa.types.is_timestamp(field.type)]
-    arrow = pa.Table.from_pylist([_plain_to_arrow(row, times) for row in rows], schema)
+    # the same conversion as the files get: an unknown key is an error here too
+    arrow = rows_to_table(rows, schema=schema, table=table)
     return to_frame([arrow], schema, categories)
 
 
