@@ -19,7 +19,7 @@ def test_steady(concur):
 
 
 def read_rounds(folder: Path) -> pd.DataFrame:
-    (path,) = [p for p in folder.glob("*.parquet") if p.name.count(".") == 1]
+    (path,) = (folder / "rounds").glob("*.parquet")
     return pd.DataFrame(pq.read_table(path).to_pydict())
 
 
