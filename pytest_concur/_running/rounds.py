@@ -98,7 +98,8 @@ def run_rounds(
     fail the test after every measured row is safe. ``hold`` guards each measured round
     (under xdist, the session's measure lock) and yields the seconds it waited, or None.
     ``timeout`` bounds each round; ``sampling`` samples per-core use; ``on_timeline``
-    receives each round's rows of the ``tasks`` and ``cores`` tables (docs/timelines.md).
+    receives each round's rows of the ``tasks`` and ``cores`` tables (docs/timelines.md),
+    for the rounds that have any.
     """
     costs = NO_POOL
     watch: RoundWatch | None = None
@@ -151,10 +152,10 @@ def run_rounds(
             row["rel_half_width"] = decided["rel_half_width"]
             row["stop_reason"] = decided["stop_reason"]
             on_round(row)
-            if on_timeline is not None:
+            traced = spans if traces_tasks else None
+            if on_timeline is not None and watch.has_timeline(traced, samples):
                 keys = {"run_id": row["run_id"], "test_id": facts.test_id, "round": index,
                         "model": facts.model, "workers": facts.workers}  # fmt: skip
-                traced = spans if traces_tasks else None
                 on_timeline(*watch.timeline_rows(keys, traced, samples))
             if measured.error is not None:
                 return measured.error
