@@ -218,6 +218,16 @@ def usage_between(
     involuntary = (after.self_involuntary - before.self_involuntary) + (
         after.children_involuntary - before.children_involuntary
     )
+    if not after.descendants and not before.descendants:  # most rounds: no child process
+        return Usage(
+            wall_s=wall_s,
+            cpu_user_s=user,
+            cpu_sys_s=system,
+            ctx_voluntary=voluntary,
+            ctx_involuntary=involuntary,
+            max_rss_bytes=peak_self,
+            descendants_seen=0,
+        )
     # descendants summed in integer ns, converted once: no rounding drift across many
     user_ns = sys_ns = 0
     peak_tree = peak_self
