@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import types
 from datetime import UTC, datetime
 from typing import Any, Union, get_args, get_origin, get_type_hints
@@ -22,6 +23,7 @@ from pytest_concur._running.row import (
     ItemFacts,
     RoundFacts,
     RoundRow,
+    RowBuilder,
     round_row,
     start_method_of,
 )
@@ -149,7 +151,6 @@ def test_a_missing_column_is_null() -> None:
     assert rows_to_table([row]).column("tasks").to_pylist() == [None]
 
 
-
 class _FakeRunner:
     """A stand-in for Concur through the round loop's interface (RoundRunner)."""
 
@@ -188,3 +189,56 @@ def test_the_round_loop_builds_one_row_per_round_through_the_runners_interface()
     assert {row["tasks"] for row in rows} == {None}  # spans off
     assert {(row["transfer_bytes"], row["transfer_s"]) for row in rows} == {(None, None)}
     rows_to_table(rows)  # every key a column
+
+
+def _round_of(builder: RowBuilder, index: int, readings: WatchReadings) -> RoundRow:
+    return builder.row(
+        index=index,
+        warmup=False,
+        outcome="passed",
+        error=None,
+        lock_wait_s=None,
+        started_at=1_767_225_600.0 + index,
+        tasks=None,
+        usage=USAGE,
+        costs=RoundCosts(0.0, 0.0),
+        readings=readings,
+        transfer=round_transfer([]),
+    )
+
+
+def test_rows_of_one_builder_are_separate_dicts_with_the_items_columns_once_decided() -> None:
+    environment = current_environment("run-3", datetime(2026, 1, 1, tzinfo=UTC))
+    builder = RowBuilder(environment, FACTS, exclusive=True, accounting="proc")
+    quiet = WatchReadings(
+        timeout_s=None, sample_interval_s=0.1, system_cores_busy=2.0, sampler_cpu_s=0.0
+    )
+    first, second = _round_of(builder, 0, quiet), _round_of(builder, 1, WatchReadings(
+        timeout_s=None, sample_interval_s=None, system_cores_busy=None, sampler_cpu_s=None
+    ))  # fmt: skip
+    assert first is not second
+    assert list(first) == ROUNDS_SCHEMA.names == list(second)  # every column, schema order
+    assert (first["round"], second["round"]) == (0, 1)
+    assert first["round_started_at"] != second["round_started_at"]
+    # the sampler's columns of the first round do not leak into the second
+    assert first["other_cores_busy"] == pytest.approx(0.0)  # 2 busy, 2 of them its own
+    assert first["crowded"] is False
+    assert second["other_cores_busy"] is None
+    assert second["crowded"] is None
+    # the item's columns: as round_row decides them for a single row
+    single = round_row(
+        environment,
+        FACTS,
+        RoundFacts(
+            index=0, warmup=False, exclusive=True, outcome="passed", error=None,
+            lock_wait_s=None, started_at=1_767_225_600.0, tasks=None,
+        ),
+        USAGE,
+        RoundCosts(0.0, 0.0),
+        quiet,
+        round_transfer([]),
+    )  # fmt: skip
+    # every column but the load, read as each row is made
+    assert {**single, "load_avg_1m": 0.0} == {**first, "load_avg_1m": 0.0}
+    assert first["started_at"] == "2026-01-01T00:00:00+00:00"
+    assert first["xdist_worker"] == os.environ.get("PYTEST_XDIST_WORKER")

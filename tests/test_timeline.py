@@ -254,3 +254,26 @@ def test_timelines_under_xdist_are_written_once(pytester: pytest.Pytester) -> No
     assert set(cores["test_id"]) == set(rounds["test_id"])
     assert not cores.duplicated(["test_id", "round", "sample", "cpu"]).any()
     assert set(rounds["xdist_worker"].dropna()) <= {"gw0", "gw1"}
+
+
+def test_a_round_has_timeline_rows_only_with_spans_or_samples_that_reach_into_it() -> None:
+    from pytest_concur._measuring.sampler import CoreSamples
+    from pytest_concur._measuring.watch import RoundWatch
+
+    watch = RoundWatch.begin(timeout=None, sampling=None)
+    watch.round_start_ns = 1_000
+    ticks = ((1, 0, 0, 9, 0, 0, 0, 0),)
+
+    def samples(*times_ns: int) -> CoreSamples:
+        return CoreSamples(0.1, times_ns, tuple(ticks for _ in times_ns))
+
+    span = TaskSpan(map_index=0, task=0, host="h", pid=1, thread_id=1, interpreter_id=None,
+                    start_ns=1_000, end_ns=2_000, cpu_ns=1_000, suspensions=None)  # fmt: skip
+    no_spans: list[TaskSpan] = []
+    for window in [None, samples(500, 900), samples(900)]:
+        assert not watch.has_timeline(no_spans, window)
+        # what it saves making: no row at all
+        assert watch.timeline_rows({"round": 0}, no_spans, window) == ([], [])
+    assert watch.has_timeline([span], None)
+    assert watch.has_timeline([], samples(900, 1_100))
+    assert watch.timeline_rows({"round": 0}, [], samples(900, 1_100))[1]

@@ -14,10 +14,13 @@ from datetime import UTC, datetime
 
 from .cpu_quota import cpu_quota, usable_cores
 
+#: CPython 3.13+'s probe of the GIL (looked up once: a row asks every round)
+_IS_GIL_ENABLED = getattr(sys, "_is_gil_enabled", None)
+
 
 def gil_enabled() -> bool:
     """Whether the GIL is on right now (always True before 3.13)."""
-    probe = getattr(sys, "_is_gil_enabled", None)
+    probe = _IS_GIL_ENABLED
     if probe is None:
         return True
     state: object = probe()

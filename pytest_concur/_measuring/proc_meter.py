@@ -96,7 +96,7 @@ class Meter:
         """Run ``body`` once as a measured region; an exception is measured, then handed back."""
         self._files()
         cleared = self._reset_peak()
-        before = snapshot(exclude=exclude, before_region=True)
+        before = snapshot(exclude=exclude, before_region=True, pid=self._pid)
         # getrusage's ru_maxrss is max(high-water mark, an older mark left by exited
         # threads). When it is no more than the resident set now, that older mark is
         # below anything the region can reach, and ru_maxrss after the region is the
@@ -110,7 +110,7 @@ class Meter:
         except BaseException as exc:  # measured like any round; the caller decides what it means
             error = exc
         wall = time.perf_counter() - start
-        after = snapshot(exclude=exclude, before_region=False)
+        after = snapshot(exclude=exclude, before_region=False, pid=self._pid)
         peak_self = (
             after.self_maxrss_bytes
             if exact_maxrss

@@ -21,10 +21,10 @@ loop of rounds; accuracy against perf stat: benchmarks/bench_accuracy.py.
 from __future__ import annotations
 
 import os
-import resource
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from resource import RUSAGE_CHILDREN, RUSAGE_SELF, getrusage
 
 from .proc_files import children_of, field_value, has_children, read_proc, thread_ids
 from .usage import Usage
@@ -126,8 +126,9 @@ def _sample(pid: int) -> tuple[tuple[int, int], ProcessSample, list[str]] | None
 
 
 def _descendants(root: int, exclude: Collection[int]) -> dict[tuple[int, int], ProcessSample]:
+    """Every descendant of ``root``, this process (its children: has_children asks)."""
     found: dict[tuple[int, int], ProcessSample] = {}
-    if root == os.getpid() and not has_children():
+    if not has_children():
         return found
     pending = children_of(root, thread_ids(root))
     while pending:
@@ -143,21 +144,22 @@ def _descendants(root: int, exclude: Collection[int]) -> dict[tuple[int, int], P
     return found
 
 
-def snapshot(*, exclude: Collection[int] = (), before_region: bool = True) -> TreeSnapshot:
-    """Read the tree; own rusage is read nearest the timed window to keep /proc cost out."""
+def snapshot(
+    *, exclude: Collection[int] = (), before_region: bool = True, pid: int | None = None
+) -> TreeSnapshot:
+    """Read the tree; own rusage is read nearest the timed window to keep /proc cost out.
 
-    def own() -> tuple[resource.struct_rusage, resource.struct_rusage]:
-        return (
-            resource.getrusage(resource.RUSAGE_SELF),
-            resource.getrusage(resource.RUSAGE_CHILDREN),
-        )
-
+    ``pid`` is this process's id where the caller holds it (a Meter does: a syscall less).
+    """
+    root = os.getpid() if pid is None else pid
     if before_region:
-        descendants = _descendants(os.getpid(), exclude)
-        me, kids = own()
+        descendants = _descendants(root, exclude)
+        me = getrusage(RUSAGE_SELF)
+        kids = getrusage(RUSAGE_CHILDREN)
     else:
-        me, kids = own()
-        descendants = _descendants(os.getpid(), exclude)
+        me = getrusage(RUSAGE_SELF)
+        kids = getrusage(RUSAGE_CHILDREN)
+        descendants = _descendants(root, exclude)
     return TreeSnapshot(
         self_user_s=me.ru_utime,
         self_sys_s=me.ru_stime,
@@ -216,6 +218,16 @@ def usage_between(
     involuntary = (after.self_involuntary - before.self_involuntary) + (
         after.children_involuntary - before.children_involuntary
     )
+    if not after.descendants and not before.descendants:  # most rounds: no child process
+        return Usage(
+            wall_s=wall_s,
+            cpu_user_s=user,
+            cpu_sys_s=system,
+            ctx_voluntary=voluntary,
+            ctx_involuntary=involuntary,
+            max_rss_bytes=peak_self,
+            descendants_seen=0,
+        )
     # descendants summed in integer ns, converted once: no rounding drift across many
     user_ns = sys_ns = 0
     peak_tree = peak_self

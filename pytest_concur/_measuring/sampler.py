@@ -151,9 +151,10 @@ class CoreSamples:
             return None
         busy = total = 0
         for before, after in zip(self.ticks[0], self.ticks[-1], strict=True):
-            delta = [b - a for a, b in zip(before, after, strict=True)]
-            busy += sum(delta) - delta[3] - delta[4]
-            total += sum(delta)
+            # counters only grow by whole ticks: the sum of the deltas is the delta of sums
+            ticks = sum(after) - sum(before)
+            busy += ticks - (after[3] - before[3]) - (after[4] - before[4])  # not idle, iowait
+            total += ticks
         if total == 0:
             return None
         return busy / total * len(self.ticks[0])
@@ -183,6 +184,8 @@ class CoreSampler:
         with open("/proc/stat", encoding="ascii") as handle:
             self._cpus = len(read_cpu_ticks(handle.read())) or 1
         self._slot = _slot_struct(self._cpus)
+        # each CPU's counters in a slot's flat values
+        self._cpu_slices = [slice(cpu * _FIELDS, (cpu + 1) * _FIELDS) for cpu in range(self._cpus)]
         # at most 4 MiB of ring, at least 256 samples
         self._capacity = max(256, min(_CAPACITY, (4 << 20) // self._slot.size))
         size = _HEADER.size + self._capacity * self._slot.size
@@ -282,14 +285,11 @@ class CoreSampler:
                     break
             index -= 1
         found.reverse()
-        width = _FIELDS
+        cpus = self._cpu_slices
         return CoreSamples(
             interval_s=self.interval_s,
-            times_ns=tuple(at for at, _ in found),
-            ticks=tuple(
-                tuple(flat[cpu * width : (cpu + 1) * width] for cpu in range(self._cpus))
-                for _, flat in found
-            ),
+            times_ns=tuple([at for at, _ in found]),
+            ticks=tuple([tuple([flat[cpu] for cpu in cpus]) for _, flat in found]),
         )
 
     def stop(self) -> CoreSamples:

@@ -165,6 +165,9 @@ def _raise_in_root(error: BaseException) -> None:
     raise error
 
 
+_UNARMED: Final = contextlib.nullcontext()
+
+
 @dataclass(slots=True)
 class Deadline:
     """One round's time limit; ``expired`` tells the clean-up not to wait on workers."""
@@ -174,18 +177,20 @@ class Deadline:
     exclude: Collection[int] = ()
     expired: bool = False
 
-    @contextmanager
-    def armed(self) -> Iterator[None]:
+    def armed(self) -> contextlib.AbstractContextManager[None]:
         """Run the block under the limit (no limit: the block runs as it is)."""
         if self.seconds is None:
-            yield
-            return
+            return _UNARMED  # every round without a limit: no generator to make and run
+        return self._armed(self.seconds)
+
+    @contextmanager
+    def _armed(self, seconds: float) -> Iterator[None]:
         if threading.current_thread() is not threading.main_thread():
             raise RuntimeError("a concur timeout needs the test to run in the main thread")
         if not hasattr(signal, "SIGALRM"):  # Windows: no alarm signal to stop the round with
             warnings.warn(
                 MeasurementWarning(
-                    f"the round time limit of {self.seconds:g}s is not applied: it needs "
+                    f"the round time limit of {seconds:g}s is not applied: it needs "
                     f"SIGALRM, which this system lacks"
                 ),
                 stacklevel=3,
@@ -209,10 +214,10 @@ class Deadline:
             self.expired = True
             restore()  # first: whatever is interrupted next, the old handler is back
             kill_new_descendants(self.before, exclude=self.exclude)
-            _raise_in_root(RoundTimeout(f"round exceeded timeout of {self.seconds:g}s"))
+            _raise_in_root(RoundTimeout(f"round exceeded timeout of {seconds:g}s"))
 
         previous = signal.signal(signal.SIGALRM, expire)
-        previous_timer = signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        previous_timer = signal.setitimer(signal.ITIMER_REAL, seconds)
         try:
             yield
         finally:

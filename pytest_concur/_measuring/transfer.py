@@ -17,7 +17,7 @@ import pickle
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
 
@@ -86,11 +86,15 @@ class RoundTransfer:
     seconds: float | None
 
 
+#: a round that shipped no task (shared: the value is frozen)
+NO_TRANSFER: Final = RoundTransfer(None, None)
+
+
 def round_transfer(transfers: Iterable[tuple[int, int] | None]) -> RoundTransfer:
     """What the round's shipped tasks moved, from each task's (bytes, ns) or None."""
     shipped_tasks = [t for t in transfers if t is not None]
     if not shipped_tasks:
-        return RoundTransfer(None, None)
+        return NO_TRANSFER
     return RoundTransfer(
         bytes=sum(size for size, _ in shipped_tasks),
         seconds=sum(ns for _, ns in shipped_tasks) / 1e9,

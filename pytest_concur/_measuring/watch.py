@@ -77,6 +77,17 @@ class RoundWatch:
             sampler_cpu_s=sampler_cpu,
         )
 
+    def has_timeline(self, spans: list[TaskSpan] | None, samples: CoreSamples | None) -> bool:
+        """Whether :meth:`timeline_rows` can give any row: task spans, or an interval
+        between samples that reaches into the round (a round shorter than the sampling
+        interval usually has none), so that most short rounds skip making them."""
+        if spans:
+            return True
+        if samples is None:
+            return False
+        times = samples.times_ns
+        return len(times) > 1 and times[-1] > self.round_start_ns
+
     def timeline_rows(
         self,
         keys: Mapping[str, Any],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, final
+from typing import Any, Final, final
 
 from .._measuring.spans import Span, TaskSpan, traced
 from .._measuring.timeout import RoundTimeout
@@ -26,6 +26,10 @@ class RoundCosts:
     executor_address: str | None = None
     #: whether the round started a pool at all (if so, its start_method is the truth)
     pool_ran: bool = False
+
+
+#: the costs of a round that started no pool (shared: the value is frozen)
+NO_POOL: Final = RoundCosts(0.0, 0.0)
 
 
 @final
@@ -121,8 +125,11 @@ class Concur:
         ``abort`` (after a timeout) stops them without waiting on running tasks; a
         timeout that fires while the pool closes normally also ends in an abort.
         """
-        shutdown = 0.0
         pool = self._pool
+        if pool is None and self._startup_s == 0.0:
+            self._maps = 0
+            return NO_POOL  # a round that never called map: nothing to stop, nothing to build
+        shutdown = 0.0
         start_method = getattr(pool, "start_method", None)
         address = executor_address(pool) if pool is not None else None
         if pool is not None:

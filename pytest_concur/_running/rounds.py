@@ -14,12 +14,12 @@ from .._measuring.accounting import AccountingBackend, choose_backend
 from .._measuring.environment import Environment
 from .._measuring.sampler import CoreSampling
 from .._measuring.spans import TaskSpan, now_ns
-from .._measuring.transfer import round_transfer
+from .._measuring.transfer import NO_TRANSFER, round_transfer
 from .._measuring.watch import RoundWatch
 from .adaptive import AdaptivePlan
-from .fixture import RoundCosts
+from .fixture import NO_POOL, RoundCosts
 from .retry import DEFAULT_QUIET_WAIT_S, CrowdedRetry
-from .row import ItemFacts, RoundFacts, RoundRow, round_row
+from .row import ItemFacts, RoundRow, RowBuilder
 from .schedule import RoundSchedule
 
 
@@ -98,16 +98,17 @@ def run_rounds(
     fail the test after every measured row is safe. ``hold`` guards each measured round
     (under xdist, the session's measure lock) and yields the seconds it waited, or None.
     ``timeout`` bounds each round; ``sampling`` samples per-core use; ``on_timeline``
-    receives each round's rows of the ``tasks`` and ``cores`` tables (docs/timelines.md).
+    receives each round's rows of the ``tasks`` and ``cores`` tables (docs/timelines.md),
+    for the rounds that have any.
     """
-    costs = RoundCosts(0.0, 0.0)
+    costs = NO_POOL
     watch: RoundWatch | None = None
 
     def one_round() -> None:
         nonlocal costs
         assert watch is not None
         watch.round_start_ns = now_ns()
-        costs = RoundCosts(0.0, 0.0)
+        costs = NO_POOL
         with watch.deadline.armed():
             try:
                 body()
@@ -119,6 +120,8 @@ def run_rounds(
         retry = CrowdedRetry(plan.crowded_retries, plan.quiet_wait_s, sampling.machine_busy)
     schedule = RoundSchedule(plan.warmup, plan.rounds, adaptive=plan.adaptive, retry=retry)
     backend = accounting if accounting is not None else choose_backend(None)
+    rows = RowBuilder(environment, facts, exclusive=exclusive, accounting=backend.name)
+    traces_tasks = runner.traces_tasks
     # one meter for the item's rounds: the /proc one keeps its files open between them
     with backend.meter() as meter:
         for index in schedule:
@@ -131,34 +134,28 @@ def run_rounds(
                 )
                 samples = watch.end(measured.error)
             spans = runner.take_spans()
-            row = round_row(
-                environment,
-                facts,
-                RoundFacts(
-                    index=index,
-                    warmup=index < plan.warmup,
-                    exclusive=exclusive,
-                    outcome=_outcome(measured.error, skip_types),
-                    error=None if measured.error is None else _error_text(measured.error),
-                    lock_wait_s=lock_wait_s,
-                    started_at=started_at,
-                    tasks=len(spans) if runner.traces_tasks else None,
-                    accounting=backend.name,
-                ),
-                measured.usage,
-                costs,
-                watch.readings(samples),
-                round_transfer(span.transfer for span in spans),
+            row = rows.row(
+                index=index,
+                warmup=index < plan.warmup,
+                outcome=_outcome(measured.error, skip_types),
+                error=None if measured.error is None else _error_text(measured.error),
+                lock_wait_s=lock_wait_s,
+                started_at=started_at,
+                tasks=len(spans) if traces_tasks else None,
+                usage=measured.usage,
+                costs=costs,
+                readings=watch.readings(samples),
+                transfer=round_transfer(span.transfer for span in spans) if spans else NO_TRANSFER,
             )
             decided = schedule.observe(row)  # whether the round counts, and why it stops
             row["repeat_of"], row["quiet_wait_s"] = decided["repeat_of"], decided["quiet_wait_s"]
             row["rel_half_width"] = decided["rel_half_width"]
             row["stop_reason"] = decided["stop_reason"]
             on_round(row)
-            if on_timeline is not None:
+            traced = spans if traces_tasks else None
+            if on_timeline is not None and watch.has_timeline(traced, samples):
                 keys = {"run_id": row["run_id"], "test_id": facts.test_id, "round": index,
                         "model": facts.model, "workers": facts.workers}  # fmt: skip
-                traced = spans if runner.traces_tasks else None
                 on_timeline(*watch.timeline_rows(keys, traced, samples))
             if measured.error is not None:
                 return measured.error

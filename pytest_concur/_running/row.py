@@ -4,8 +4,8 @@
 order, with the Python type of each (tests/test_row.py proves they agree). It is a
 ``TypedDict``, so a row is a plain dict at run time: it crosses from xdist workers to
 the controller as it is, and mypy rejects a misspelt or missing column where the row
-is built. :func:`round_row` is the only place a row is made; each column is decided
-there once.
+is built. :class:`RowBuilder` is the only place a row is made; each column is decided
+there once (those an item's rows share once per item, the rest once per round).
 """
 
 from __future__ import annotations
@@ -133,6 +133,143 @@ def start_method_of(facts: ItemFacts, costs: RoundCosts) -> str | None:
     return None if facts.model == "serial" else facts.start_method
 
 
+class RowBuilder:
+    """Makes the rows of one test item: what every row of the item shares (the session's
+    environment, the item's facts) is decided once, here; each round copies that and
+    fills in its own columns (a round's cost is the plugin's overhead, docs/performance.md).
+    """
+
+    __slots__ = ("_facts", "_item_row", "_usable_cores", "_utilization_cores")
+
+    def __init__(
+        self, environment: Environment, facts: ItemFacts, *, exclusive: bool, accounting: str
+    ) -> None:
+        self._facts = facts
+        # against the cgroup quota where it allows fewer cores than the CPUs
+        self._utilization_cores = environment.usable_cores
+        self._usable_cores = usable_cores(environment.usable_cpus, environment.cpu_quota)
+        # every column in schema order; those set to None or 0 below are the round's own,
+        # filled by row() (the schedule's four by the schedule: schedule.py)
+        self._item_row = RoundRow(
+            run_id=environment.run_id,
+            started_at=IsoTime(environment.started_at.isoformat()),
+            host=environment.host,
+            python=environment.python,
+            implementation=environment.implementation,
+            free_threaded=environment.free_threaded,
+            gil_enabled=True,
+            tox_env=environment.tox_env,
+            cpu_model=environment.cpu_model,
+            logical_cpus=environment.logical_cpus,
+            usable_cpus=environment.usable_cpus,
+            cpu_quota=environment.cpu_quota,
+            accounting=accounting,
+            platform=environment.platform,
+            # set by xdist before its worker starts: one process's value all along
+            xdist_worker=os.environ.get("PYTEST_XDIST_WORKER"),
+            test_id=facts.test_id,
+            experiment=facts.experiment,
+            params=facts.params,
+            params_json=facts.params_json,
+            workload=facts.workload,
+            model=facts.model,
+            workers=facts.workers,
+            start_method=None,
+            round=0,
+            warmup=False,
+            wall_s=0.0,
+            cpu_user_s=0.0,
+            cpu_sys_s=0.0,
+            cpu_s=0.0,
+            cores_used=0.0,
+            utilization=0.0,
+            ctx_voluntary=0,
+            ctx_involuntary=0,
+            max_rss_bytes=0,
+            startup_s=0.0,
+            shutdown_s=0.0,
+            descendants=0,
+            load_avg_1m=0.0,
+            exclusive=exclusive,
+            lock_wait_s=None,
+            round_started_at=None,
+            timeout_s=None,
+            executor_address=None,
+            sample_interval_s=None,
+            system_cores_busy=None,
+            sampler_cpu_s=None,
+            other_cores_busy=None,
+            crowded=None,
+            repeat_of=None,
+            quiet_wait_s=None,
+            rel_half_width=None,
+            stop_reason=None,
+            tasks=None,
+            transfer_bytes=None,
+            transfer_s=None,
+            outcome="",
+            error=None,
+            session_complete=True,
+        )
+
+    def row(
+        self,
+        *,
+        index: int,
+        warmup: bool,
+        outcome: str,
+        error: str | None,
+        lock_wait_s: float | None,
+        started_at: float,
+        tasks: int | None,
+        usage: Usage,
+        costs: RoundCosts,
+        readings: WatchReadings,
+        transfer: RoundTransfer,
+    ) -> RoundRow:
+        """One round's row: a tidy dict of plain values (they cross process boundaries
+        under xdist). The arguments are :class:`RoundFacts`' fields and the measurement."""
+        row = self._item_row.copy()
+        wall_s = usage.wall_s
+        cpu_s = usage.cpu_s
+        cores_used = cpu_s / wall_s if wall_s > 0 else float("nan")
+        machine = readings.system_cores_busy
+        row["gil_enabled"] = gil_enabled()
+        row["start_method"] = start_method_of(self._facts, costs)
+        row["round"] = index
+        row["warmup"] = warmup
+        row["wall_s"] = wall_s
+        row["cpu_user_s"] = usage.cpu_user_s
+        row["cpu_sys_s"] = usage.cpu_sys_s
+        row["cpu_s"] = cpu_s
+        row["cores_used"] = cores_used
+        row["utilization"] = cores_used / self._utilization_cores
+        row["ctx_voluntary"] = usage.ctx_voluntary
+        row["ctx_involuntary"] = usage.ctx_involuntary
+        row["max_rss_bytes"] = usage.max_rss_bytes
+        row["startup_s"] = costs.startup_s
+        row["shutdown_s"] = costs.shutdown_s
+        row["descendants"] = usage.descendants_seen
+        # the load as this round ended: the session's start says nothing about the round
+        row["load_avg_1m"] = load_average()
+        row["lock_wait_s"] = lock_wait_s
+        row["round_started_at"] = IsoTime(datetime.fromtimestamp(started_at, UTC).isoformat())
+        row["timeout_s"] = readings.timeout_s
+        row["executor_address"] = costs.executor_address
+        row["sample_interval_s"] = readings.sample_interval_s
+        row["system_cores_busy"] = machine
+        row["sampler_cpu_s"] = readings.sampler_cpu_s
+        if machine is not None:  # without the sampler both are null
+            row["other_cores_busy"] = other_cores(machine, cores_used)
+            row["crowded"] = round_crowded(machine, cores_used, self._usable_cores)
+        row["tasks"] = tasks
+        row["transfer_bytes"] = transfer.bytes
+        row["transfer_s"] = transfer.seconds
+        row["outcome"] = outcome
+        row["error"] = error
+        return row
+
+
 def round_row(
     environment: Environment,
     facts: ItemFacts,
@@ -142,72 +279,20 @@ def round_row(
     readings: WatchReadings,
     transfer: RoundTransfer,
 ) -> RoundRow:
-    """One tidy row of plain values (they cross process boundaries under xdist)."""
-    cores_used = usage.cpu_s / usage.wall_s if usage.wall_s > 0 else float("nan")
-    return RoundRow(
-        run_id=environment.run_id,
-        started_at=IsoTime(environment.started_at.isoformat()),
-        host=environment.host,
-        python=environment.python,
-        implementation=environment.implementation,
-        free_threaded=environment.free_threaded,
-        gil_enabled=gil_enabled(),
-        tox_env=environment.tox_env,
-        cpu_model=environment.cpu_model,
-        logical_cpus=environment.logical_cpus,
-        usable_cpus=environment.usable_cpus,
-        cpu_quota=environment.cpu_quota,
-        accounting=round_facts.accounting,
-        platform=environment.platform,
-        xdist_worker=os.environ.get("PYTEST_XDIST_WORKER"),
-        test_id=facts.test_id,
-        experiment=facts.experiment,
-        params=facts.params,
-        params_json=facts.params_json,
-        workload=facts.workload,
-        model=facts.model,
-        workers=facts.workers,
-        start_method=start_method_of(facts, costs),
-        round=round_facts.index,
+    """One round's row on its own (a loop of rounds keeps one :class:`RowBuilder`)."""
+    builder = RowBuilder(
+        environment, facts, exclusive=round_facts.exclusive, accounting=round_facts.accounting
+    )
+    return builder.row(
+        index=round_facts.index,
         warmup=round_facts.warmup,
-        wall_s=usage.wall_s,
-        cpu_user_s=usage.cpu_user_s,
-        cpu_sys_s=usage.cpu_sys_s,
-        cpu_s=usage.cpu_s,
-        cores_used=cores_used,
-        # against the cgroup quota where it allows fewer cores than the CPUs
-        utilization=cores_used / environment.usable_cores,
-        ctx_voluntary=usage.ctx_voluntary,
-        ctx_involuntary=usage.ctx_involuntary,
-        max_rss_bytes=usage.max_rss_bytes,
-        startup_s=costs.startup_s,
-        shutdown_s=costs.shutdown_s,
-        descendants=usage.descendants_seen,
-        # the load as this round ended: the session's start says nothing about the round
-        load_avg_1m=load_average(),
-        exclusive=round_facts.exclusive,
-        lock_wait_s=round_facts.lock_wait_s,
-        round_started_at=IsoTime(datetime.fromtimestamp(round_facts.started_at, UTC).isoformat()),
-        timeout_s=readings.timeout_s,
-        executor_address=costs.executor_address,
-        sample_interval_s=readings.sample_interval_s,
-        system_cores_busy=readings.system_cores_busy,
-        sampler_cpu_s=readings.sampler_cpu_s,
-        other_cores_busy=other_cores(readings.system_cores_busy, cores_used),
-        crowded=round_crowded(
-            readings.system_cores_busy,
-            cores_used,
-            usable_cores(environment.usable_cpus, environment.cpu_quota),
-        ),
-        # the schedule's columns: it fills them as it counts the round (schedule.py)
-        repeat_of=None,
-        quiet_wait_s=None,
-        rel_half_width=None,
-        stop_reason=None,
-        tasks=round_facts.tasks,
-        transfer_bytes=transfer.bytes,
-        transfer_s=transfer.seconds,
         outcome=round_facts.outcome,
         error=round_facts.error,
-        session_complete=True,
+        lock_wait_s=round_facts.lock_wait_s,
+        started_at=round_facts.started_at,
+        tasks=round_facts.tasks,
+        usage=usage,
+        costs=costs,
+        readings=readings,
+        transfer=transfer,
     )

@@ -34,7 +34,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -119,6 +119,9 @@ class MeasureLock:
             self._fd = None
 
 
+_NO_LOCK: Final = nullcontext(None)
+
+
 @dataclass(frozen=True, slots=True)
 class MeasureGuard:
     """How this process keeps its measured rounds apart from other workers' rounds.
@@ -131,14 +134,11 @@ class MeasureGuard:
     exclusive: bool
     lock: MeasureLock | None = None
 
-    @contextmanager
-    def hold(self) -> Iterator[float | None]:
+    def hold(self) -> AbstractContextManager[float | None]:
         """Around one measured round; yields the lock wait in seconds, None without a lock."""
         if self.lock is None:
-            yield None
-            return
-        with self.lock.hold() as waited:
-            yield waited
+            return _NO_LOCK  # every round outside xdist: no generator to make and run
+        return self.lock.hold()
 
     def close(self) -> None:
         if self.lock is not None:
