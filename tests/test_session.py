@@ -9,6 +9,7 @@ import json
 import math
 import os
 import signal
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import fields
 from pathlib import Path
@@ -375,9 +376,11 @@ def test_a_workers_journal_keeps_undelivered_rows_only(tmp_path: Path) -> None:
         journal.write(fake_row(RUN, 1))
         journal.clear()  # the report carries them
         journal.write(fake_row(RUN, 2, cores_used=math.nan, test_id="t[\udcff]"))
-        with open(next(folder.path.glob("*.jsonl")), "a") as handle:
+        with open(next(folder.path.glob("*-0.jsonl")), "a") as handle:
             handle.write('{"cut short by a crash": ')
-        adopted = list(folder.undelivered())
+        # rows 0 and 1 stay journaled (their report may never be read) until the
+        # controller says it read their item's report
+        adopted = list(folder.undelivered({(None, "test_x.py::test_x[serial]")}))
         assert [row["round"] for row in adopted] == [2]
         assert math.isnan(adopted[0]["cores_used"])
         assert adopted[0]["test_id"] == "t[\udcff]"
@@ -386,6 +389,39 @@ def test_a_workers_journal_keeps_undelivered_rows_only(tmp_path: Path) -> None:
         journal.close()
         folder.remove()
     assert not folder.notices
+
+
+def test_a_full_journal_hands_over_to_its_twin_at_an_items_end(tmp_path: Path) -> None:
+    folder = JournalFolder()
+    journal = Journal(folder.path, "gw0", retain_bytes=1)
+    try:
+        journal.write(fake_row(RUN, 0, test_id="a"))
+        journal.clear()  # full: the next item goes to the twin file
+        journal.write(fake_row(RUN, 1, test_id="b"))
+        journal.clear()  # full again: back to the first file, emptied first
+        journal.write(fake_row(RUN, 2, test_id="c"))
+        # the items reported last ("b") and in progress ("c") are kept; "a" is forgotten
+        assert sorted(row["round"] for row in folder.undelivered()) == [1, 2]
+    finally:
+        journal.close()
+        folder.remove()
+
+
+def test_rows_of_a_report_the_controller_never_read_are_adopted(
+    make_session: Callable[..., ConcurSession],
+) -> None:
+    session = make_session()
+    session.journals = JournalFolder()
+    journal = Journal(session.journals.path, "gw1")
+    for index, test_id in enumerate(["t[read]", "t[read]", "t[sent]", "t[sent]"]):
+        journal.write(fake_row(RUN, index, test_id=test_id, xdist_worker="gw1"))
+    journal.clear()  # both reports were sent; the controller read only the first
+    journal.close()
+    session.add_reported_rows([fake_row(RUN, i, test_id="t[read]", xdist_worker="gw1")
+                               for i in (0, 1)])  # fmt: skip
+    path = session.save()
+    assert path is not None
+    assert stored_rounds(path) == [0, 1, 2, 3]  # each once
 
 
 def test_the_session_adopts_journaled_rows_at_the_end(
@@ -434,6 +470,21 @@ def test_sigterm_becomes_an_interrupt_and_the_old_handler_returns() -> None:
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
 
+def _wait_or_kill(child: int, timeout: float) -> int:
+    """The child's exit status; a child still alive after ``timeout`` is killed and its
+    state is the failure's message (a hang would stop the whole test run)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pid, status = os.waitpid(child, os.WNOHANG)
+        if pid == child:
+            return status
+        time.sleep(0.01)
+    state = Path(f"/proc/{child}/status").read_text()
+    os.kill(child, signal.SIGKILL)
+    os.waitpid(child, 0)
+    pytest.fail(f"the child ignored SIGTERM for {timeout} s:\n{state}")
+
+
 @pytest.mark.usefixtures("default_sigterm")
 def test_a_forked_child_dies_of_sigterm_as_before() -> None:
     restore = terminate_like_interrupt()
@@ -447,7 +498,7 @@ def test_a_forked_child_dies_of_sigterm_as_before() -> None:
                 signal.pause()
         os.read(ready, 1)
         os.kill(child, signal.SIGTERM)
-        _, status = os.waitpid(child, 0)
+        status = _wait_or_kill(child, timeout=20)
         os.close(ready)
         os.close(tell)
     finally:

@@ -104,7 +104,7 @@ class SessionHooks:
         if report.when == "call":
             from .._storing.schema import CORES_SCHEMA, TASKS_SCHEMA
 
-            state.add_rows(getattr(report, "concur_rows", None) or ())
+            state.add_reported_rows(getattr(report, "concur_rows", None) or ())
             # an xdist worker's timelines, written once, here
             state.add_rows(getattr(report, "concur_tasks", ()), table="tasks",
                            schema=TASKS_SCHEMA)  # fmt: skip

@@ -58,6 +58,8 @@ class ConcurSession:
     #: each table's file once saved (in the results folder, or the scratch of --concur-no-save)
     _saved: dict[str, Path] = field(default_factory=dict, repr=False)
     _frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    #: (xdist worker, test id) of every item whose report the controller read
+    _delivered: set[tuple[Any, Any]] = field(default_factory=set, repr=False)
 
     @property
     def results_path(self) -> Path:
@@ -111,6 +113,11 @@ class ConcurSession:
         if rows:
             self._spill_for_rows().add(rows, table=table, schema=schema)
 
+    def add_reported_rows(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """On the xdist controller: an item's rows, read from its report."""
+        self._delivered.update((row.get("xdist_worker"), row.get("test_id")) for row in rows)
+        self.add_rows(rows)
+
     def journal_row(self, row: Mapping[str, Any]) -> None:
         """On a worker: keep a measured row on disk until its report carries it."""
         if self.journal is not None:
@@ -126,14 +133,14 @@ class ConcurSession:
         if self.journals is None:
             return
         adopted = 0
-        for row in self.journals.undelivered():
+        for row in self.journals.undelivered(self._delivered):
             self.add_rows([row])
             adopted += 1
         self.notices.extend(self.journals.notices)
         if adopted:
             self.notices.append(
                 f"{adopted} rows of test items whose xdist worker crashed or was interrupted "
-                f"before reporting them were taken from its journal"
+                f"before the controller read their report were taken from its journal"
             )
 
     def item_done(self) -> None:

@@ -3,9 +3,15 @@
 Under pytest-xdist, rows ride on a test item's call report to the controller. A worker
 that crashes (``os._exit``, a segfault, the OOM killer) or is interrupted in the middle
 of an item sends no report, and the rounds it measured for that item would be lost.
-So each worker also appends every row to its journal, one JSON line per round, and
-empties the journal once the report has the rows. At the end of the session the
-controller adopts whatever the journals still hold: rows that no report delivered.
+So each worker also appends every row to its journal, one JSON line per round.
+
+A report that a worker has sent is not yet one the controller has read: on Ctrl-C the
+controller stops with reports still on their way (more of them while it is busy, as at
+its first report, when it sets up for experiments). So a worker does not forget rows once
+they are on a report: it keeps writing, and only when its journal has grown past
+``RETAIN_BYTES`` does it switch to a second file, emptying it first. The rows of the
+items reported last are always in one of the two. At the end of the session the
+controller adopts the journaled rows of items whose report it never read.
 """
 
 from __future__ import annotations
@@ -14,19 +20,23 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Container, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final, final
 
 JOURNAL_KEY: Final = "concur_journal"
+#: A journal file past this size, at an item's end, hands over to its twin (emptied).
+RETAIN_BYTES: Final = 4 * 1024 * 1024
 
 
 @final
 class Journal:
-    """One worker's journal file (append-only lines; emptied when a report has the rows)."""
+    """One worker's journal: append-only lines in two files that take turns."""
 
-    def __init__(self, folder: Path, worker: str) -> None:
-        self._path = folder / f"{worker}-{os.getpid()}.jsonl"
+    def __init__(self, folder: Path, worker: str, retain_bytes: int = RETAIN_BYTES) -> None:
+        self._paths = tuple(folder / f"{worker}-{os.getpid()}-{n}.jsonl" for n in (0, 1))
+        self._current = 0
+        self._retain_bytes = retain_bytes
         self._fd: int | None = None
         self._broken = False
 
@@ -42,20 +52,29 @@ class Journal:
         line = json.dumps(dict(row)) + "\n"
         try:
             if self._fd is None:
-                self._path.parent.mkdir(parents=True, exist_ok=True)
-                self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+                path = self._paths[self._current]
+                path.parent.mkdir(parents=True, exist_ok=True)
+                flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+                self._fd = os.open(path, flags, 0o644)
             # one write per line: a crash can cut only the last line, which readers skip
             os.write(self._fd, line.encode())
         except OSError:
             self._broken = True
 
     def clear(self) -> None:
-        """The rows are on their way in a report: the journal no longer needs them."""
-        if self._fd is not None and not self._broken:
-            try:
-                os.ftruncate(self._fd, 0)
-            except OSError:
-                self._broken = True
+        """The item's rows are on their way in a report, which the controller may never
+        read: they are kept until this file is full, then the twin file takes over."""
+        if self._fd is None or self._broken:
+            return
+        try:
+            if os.fstat(self._fd).st_size < self._retain_bytes:
+                return
+            os.close(self._fd)
+        except OSError:
+            self._broken = True
+            return
+        self._fd = None  # the next write empties the twin and appends there
+        self._current = 1 - self._current
 
     def close(self) -> None:
         if self._fd is not None:
@@ -84,8 +103,14 @@ class JournalFolder:
             return False
         return any(journal.stat().st_size > 0 for journal in self._path.glob("*.jsonl"))
 
-    def undelivered(self) -> Iterator[dict[str, Any]]:
-        """Rows that workers journaled but no report delivered; each journal then empties."""
+    def undelivered(
+        self, delivered: Container[tuple[Any, Any]] = ()
+    ) -> Iterator[dict[str, Any]]:
+        """Rows that workers journaled but no report delivered; each journal then empties.
+
+        ``delivered`` holds the ``(xdist_worker, test_id)`` of every item whose report the
+        controller read: its rows are already in, and are skipped.
+        """
         if self._path is None:
             return
         for journal in sorted(self._path.glob("*.jsonl")):
@@ -100,7 +125,9 @@ class JournalFolder:
                     row = json.loads(line)
                 except ValueError:
                     continue  # the line a crash cut short
-                if isinstance(row, dict):
+                if isinstance(row, dict) and (
+                    (row.get("xdist_worker"), row.get("test_id")) not in delivered
+                ):
                     yield row
 
     def remove(self) -> None:
