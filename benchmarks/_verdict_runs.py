@@ -41,7 +41,7 @@ def run_suite(extra: list[str], results: Path) -> SuiteRun:
     elapsed = time.perf_counter() - started
     lines = [line for line in done.stdout.splitlines() if line.strip()]
     last = lines[-1] if lines else done.stderr.strip()[-300:]
-    if not any(results.glob("*.parquet")):
+    if not any(results.glob("rounds/*.parquet")):
         return SuiteRun(elapsed, done.returncode, last, {}, 0, 0, 0)
     verdicts = pytest_concur.load_verdicts(results)
     statuses = {

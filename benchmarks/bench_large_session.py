@@ -93,7 +93,7 @@ def run_session(rounds: int) -> dict[str, float]:
         moments = json.loads((root / "moments.json").read_text())
         [results] = [
             path
-            for path in (root / "results").glob("*.parquet")
+            for path in (root / "results" / "rounds").glob("*.parquet")
             if pq.read_schema(path).metadata[b"pytest_concur.table"] == b"rounds"
         ]
         return {
