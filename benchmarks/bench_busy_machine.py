@@ -27,7 +27,8 @@ from pathlib import Path
 from _bench import Report
 from _verdict_runs import SuiteRun, print_statuses, run_suite
 
-BUSY_CORE = "while True:\n    pass\n"
+# keeps one core busy until its parent ends (a killed benchmark leaves no busy loop behind)
+BUSY_CORE = "import os\nparent = os.getppid()\nwhile os.getppid() == parent:\n    pass\n"
 
 
 def _disagreements(quiet: SuiteRun, loaded: SuiteRun) -> list[str]:
