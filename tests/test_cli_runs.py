@@ -211,3 +211,31 @@ def test_under_xdist_the_workers_imports_are_recorded(pytester: pytest.Pytester)
     (row,) = pq.read_table(runs_file).to_pylist()
     assert json.loads(row["packages_json"])["duckdb"] == version_of("duckdb")
     assert row["rounds"] == 2
+
+
+def test_the_system_checks_warning_heads_the_report(pytester: pytest.Pytester) -> None:
+    # this machine may have nothing to warn about: the check's verdict is made to speak
+    pytester.makeconftest(
+        """
+        import pytest_concur._running.run_record as run_record
+
+        run_record.warning_line = lambda facts: "system check: turbo/boost is on: timings vary"
+        """
+    )
+    pytester.makepyfile(
+        test_exp="""
+        import pytest
+        from pytest_concur import workloads
+
+        @pytest.mark.concur(workload="io", models=["serial"], rounds=1, warmup=0)
+        def test_nap(concur):
+            concur.map(workloads.sleep, [0.001])
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--concur-report")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        ["*= pytest-concur report =*", "system check: turbo/boost is on: timings vary"]
+    )
+    quiet = pytester.runpytest_subprocess("-p", "no:cacheprovider")  # no report to head
+    quiet.stdout.fnmatch_lines(["pytest-concur: system check: turbo/boost is on: timings vary"])

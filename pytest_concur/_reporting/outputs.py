@@ -137,6 +137,8 @@ class SessionOutputs:
             from .terminal import report_lines
 
             terminalreporter.section("pytest-concur report")
+            if state.system_check:  # what on this machine moves the numbers below
+                terminalreporter.write_line(state.system_check, yellow=True, bold=True)
             for line in report_lines(frame):
                 terminalreporter.write_line(line)
             # the variant to use and why (docs/decisions.md)
@@ -146,6 +148,8 @@ class SessionOutputs:
                 for line in decisions:
                     terminalreporter.write_line(line)
         notices = [*state.notices, *([self._advice.notice] if self._advice.notice else [])]
+        if frame is None and state.system_check:
+            notices.append(state.system_check)  # no report to head: said with the notices
         for notice in notices:
             terminalreporter.write_line(f"pytest-concur: {notice}", yellow=True, bold=True)
         if state.written is not None:

@@ -53,6 +53,8 @@ class ConcurSession:
     origin: RunOrigin | None = None
     #: the runs-table row as key/values, for the metadata of files written after save()
     run_metadata: dict[str, str] = field(default_factory=dict)
+    #: the system check's one warning line (the report's first line); None: nothing to say
+    system_check: str | None = None
     _spill: Spill | None = field(default=None, repr=False)
     _scratch: Path | None = field(default=None, repr=False)  # rows of a --concur-no-save run
     #: each table's file once saved (in the results folder, or the scratch of --concur-no-save)
@@ -178,8 +180,7 @@ class ConcurSession:
             results_dir=folder,
         )  # fmt: skip
         self.notices.extend([*self.origin.notes, *notices])
-        if row["system_check"]:
-            self.notices.append(row["system_check"])
+        self.system_check = row["system_check"]
         spill.provenance = self.run_metadata = as_metadata(row)
         spill.add([row], table="runs", schema=RUNS_SCHEMA)
 
