@@ -257,15 +257,23 @@ def test_the_real_experiments_reach_verdicts_in_quick_mode(pytester: pytest.Pyte
         "-p", "no:cacheprovider", "--concur-quick", "--concur-report", "--concur-sample-interval=0"
     )
     result.assert_outcomes(passed=4)
-    # IO-bound claims with wide margins (a 20 ms "network", 16 requests at once): the
-    # five rounds of quick mode confirm them, and each line of the report says so
+    # IO-bound claims: the five rounds of quick mode confirm claim 5 and claim 6's speedup
+    # (a 20 ms "network", 16 requests at once: margins of 10x and more). Claim 6's
+    # cores_used <= 0.5 bound sits closer to its rounds (0.2 cores, one round of five
+    # seen at 0.57): five rounds may leave it inconclusive, never refuted.
     result.stdout.re_match_lines_random(
-        [r"\s*CONFIRMED\b.*5\. Blocking:.*", r"\s*CONFIRMED\b.*6\. Synchronous:.*"]
+        [r"\s*CONFIRMED\b.*5\. Blocking:.*", r"\s*(CONFIRMED|INCONCLUSIVE)\b.*6\. Synchronous:.*"]
     )
     verdicts = _verdicts(pytester)
     assert set(verdicts["claim"].astype(str).str[:2]) == {"5.", "6."}
-    unconfirmed = verdicts[verdicts["status"].astype(str) != "confirmed"]
+    status = verdicts["status"].astype(str)
+    expectation = verdicts["expectation"].astype(str)
+    must_confirm = verdicts["claim"].astype(str).str.startswith("5.") | expectation.str.startswith(
+        "speedup of"
+    )
+    unconfirmed = verdicts[must_confirm & (status != "confirmed")]
     assert unconfirmed.empty, unconfirmed[["expectation", "status", "reason"]].to_string()
+    assert (status != "refuted").all(), verdicts[["expectation", "status", "reason"]].to_string()
 
 
 def test_an_expectation_naming_a_missing_variant_is_a_collection_error(

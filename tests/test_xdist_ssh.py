@@ -210,6 +210,8 @@ def test_ssh_workers_measure_on_their_host_and_share_its_lock(
     ssh_tx = loopback_ssh.tx(pytester.path)
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "--dist", "loadfile",
+        # counted rows: no repeats of crowded rounds (PYTEST_ADDOPTS does not cross SSH)
+        "--concur-crowded-retries=0",
         # gw0 and gw1 over SSH, gw2 a local process
         "--tx", ssh_tx, "--tx", ssh_tx, "--tx", "popen",
         timeout=120,
