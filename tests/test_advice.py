@@ -170,6 +170,9 @@ def test_diagnose_rows_and_columns() -> None:
          "transfer_bound", True),
         ({"walls": HALF, "cpu_s": 1.0, "transfer_s": 0.01, "transfer_bytes": 1e3},
          "transfer_bound", False),
+        # a round that only waited can read 0 CPU seconds (psutil's clock ticks)
+        ({"walls": HALF, "cpu_s": 0.0, "transfer_s": 0.0, "transfer_bytes": 0},
+         "transfer_bound", False),
         ({"walls": HALF, "cores_used": 1.8}, "scales", True),
         ({"walls": SERIAL, "cores_used": 1.8}, "scales", False),
         ({"walls": HALF, "system_cores_busy": 3.8, "cores_used": 1.0}, "crowded", True),

@@ -64,7 +64,8 @@ def _findings(
         found["startup_bound"] = (
             f"start-up took {v.startup_s * 1e3:.1f} ms, {v.startup_s / wall:.0%} of the round"
         )
-    if v.transfer_s / v.cpu_s >= c.TRANSFER_SHARE:
+    # CPU time can read 0 (clock ticks of the psutil backend, a round that only waited)
+    if v.cpu_s > 0 and v.transfer_s / v.cpu_s >= c.TRANSFER_SHARE:
         found["transfer_bound"] = (
             f"pickling {_bytes(v.transfer_bytes)} took {v.transfer_s * 1e3:.1f} ms, "
             f"{v.transfer_s / v.cpu_s:.0%} of the round's CPU time"
