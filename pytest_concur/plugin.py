@@ -7,6 +7,7 @@ an experiment is collected nothing heavy is imported and nothing in the process 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Generator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -53,6 +54,9 @@ def pytest_configure(config: pytest.Config) -> None:
     given_id, given_start = session_identity(config)
     started_at = given_start or datetime.now(UTC)
     gate = Gate(config, given_id or new_run_id(started_at), started_at)
+    # free-threaded builds: the GIL state the session starts with (cheap: no imports)
+    probe = getattr(sys, "_is_gil_enabled", None)
+    gate.gil_at_start = (probe is None or probe() is True, frozenset(sys.modules))
     config.stash[GATE] = gate
     # options and ini keys are checked now, so a bad value is a usage error (cheap: the
     # model names wait for the registry, loaded now only when the command line names some)

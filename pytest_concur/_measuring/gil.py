@@ -89,6 +89,12 @@ class GilWatch:
     def enabled(self) -> bool:
         return self._enabled
 
+    def rewind(self, enabled: bool, modules: frozenset[str]) -> None:
+        """Take an earlier state as the last one seen: the session's start, when the watch
+        is made later (at the first experiment, which collection may have imported)."""
+        self._enabled = enabled
+        self._known = modules if not enabled else frozenset()
+
     def _loaded(self) -> frozenset[str]:
         return frozenset(self._modules())
 

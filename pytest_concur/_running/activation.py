@@ -52,6 +52,7 @@ def activate(
     started_at: Any,
     journals: JournalFolder | None,
     settings: Settings | None = None,
+    gil_at_start: tuple[bool, frozenset[str]] | None = None,
 ) -> Active:
     """Set the session up for experiments; every change it makes is undone at unconfigure.
 
@@ -103,7 +104,11 @@ def activate(
         undo_subreaper = become_child_subreaper()
         if undo_subreaper is not None:
             config.add_cleanup(undo_subreaper)
-    gil_note = enabled_before_session()
+    # activated during collection: what collection imported is judged at its end, against
+    # the state the session started with (configure time), not said to predate the session
+    if gil_at_start is not None:
+        state.gil.rewind(*gil_at_start)
+    gil_note = enabled_before_session() if state.gil.enabled else None
     if gil_note is not None:
         config.issue_config_time_warning(GilStateWarning(gil_note), stacklevel=2)
     return Active(state=state, guard=guard, sampling=sampling, accounting=accounting,

@@ -35,6 +35,8 @@ class Gate:
     active: Active | None = None
     workload_markers: set[str] | None = None
     settings: Settings | None = None
+    #: the GIL state and the loaded modules at configure time (free-threaded builds)
+    gil_at_start: tuple[bool, frozenset[str]] | None = None
 
     def activate(self) -> Active:
         """Set up for experiments (once); see :mod:`.activation`."""
@@ -44,6 +46,7 @@ class Gate:
             self.active = activate(
                 self.config, run_id=self.run_id, started_at=self.started_at,
                 journals=self.journals, settings=self.settings,
+                gil_at_start=self.gil_at_start,
             )  # fmt: skip
         return self.active
 
