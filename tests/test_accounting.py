@@ -140,6 +140,8 @@ sys.meta_path.insert(0, _Missing())
 for _name in ("fcntl", "resource"):
     sys.modules.pop(_name, None)
 del os.sched_getaffinity
+if hasattr(os, "process_cpu_count"):  # 3.13+: where affinity is missing, it is cpu_count
+    os.process_cpu_count = os.cpu_count
 """
 
 
