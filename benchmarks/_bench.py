@@ -13,8 +13,10 @@ import os
 import platform
 import socket
 import statistics
+import subprocess
 import sys
 import sysconfig
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -131,3 +133,19 @@ def json_arg(argv: Sequence[str]) -> str | None:
         if at + 1 < len(argv):
             return argv[at + 1]
     return None
+
+
+def run_experiments(extra: list[str], results: str | Path) -> tuple[float, int, str]:
+    """``pytest experiments/`` in a fresh session into ``results``: wall seconds, exit
+    status, and its last line (the summary, or the end of stderr when it printed none)."""
+    command = [
+        sys.executable, "-m", "pytest", "experiments/", "-q", "-p", "no:cacheprovider",
+        f"--concur-results={results}", *extra,
+    ]  # fmt: skip
+    started = time.perf_counter()
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, check=False, env=dict(os.environ)
+    )
+    elapsed = time.perf_counter() - started
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    return elapsed, done.returncode, lines[-1] if lines else done.stderr.strip()[-300:]

@@ -3,14 +3,10 @@ fresh pytest session, time it, and read back the verdict of every claim."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from _bench import ROOT
+from _bench import run_experiments
 
 import pytest_concur
 
@@ -30,19 +26,9 @@ class SuiteRun:
 
 
 def run_suite(extra: list[str], results: Path) -> SuiteRun:
-    command = [
-        sys.executable, "-m", "pytest", "experiments/", "-q", "-p", "no:cacheprovider",
-        f"--concur-results={results}", *extra,
-    ]  # fmt: skip
-    started = time.perf_counter()
-    done = subprocess.run(
-        command, cwd=ROOT, capture_output=True, text=True, check=False, env=dict(os.environ)
-    )
-    elapsed = time.perf_counter() - started
-    lines = [line for line in done.stdout.splitlines() if line.strip()]
-    last = lines[-1] if lines else done.stderr.strip()[-300:]
+    elapsed, returncode, last = run_experiments(extra, results)
     if not any(results.glob("rounds/*.parquet")):
-        return SuiteRun(elapsed, done.returncode, last, {}, 0, 0, 0)
+        return SuiteRun(elapsed, returncode, last, {}, 0, 0, 0)
     verdicts = pytest_concur.load_verdicts(results)
     statuses = {
         (str(claim), str(python)): str(status)
@@ -56,7 +42,7 @@ def run_suite(extra: list[str], results: Path) -> SuiteRun:
         int(measured["crowded"].fillna(False).astype(bool).sum()) if "crowded" in measured else 0
     )
     repeats = int(measured["repeat_of"].notna().sum()) if "repeat_of" in measured else 0
-    return SuiteRun(elapsed, done.returncode, last, statuses, len(measured), crowded, repeats)
+    return SuiteRun(elapsed, returncode, last, statuses, len(measured), crowded, repeats)
 
 
 def print_statuses(runs: dict[str, SuiteRun]) -> None:

@@ -16,30 +16,13 @@ Run: python benchmarks/bench_suite.py [--quick-only] [--json PATH] [-- extra pyt
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
-import time
 
-from _bench import ROOT, Report
+from _bench import ROOT, Report, run_experiments
 
 QUICK_TARGET_S = 120.0
 FULL_TARGET_S = 15 * 60.0
-
-
-def _suite(extra: list[str], results: str) -> tuple[float, int, str]:
-    command = [
-        sys.executable, "-m", "pytest", "experiments/", "-q", "-p", "no:cacheprovider",
-        f"--concur-results={results}", *extra,
-    ]  # fmt: skip
-    started = time.perf_counter()
-    done = subprocess.run(
-        command, cwd=ROOT, capture_output=True, text=True, check=False, env=dict(os.environ)
-    )
-    elapsed = time.perf_counter() - started
-    lines = [line for line in done.stdout.splitlines() if line.strip()]
-    return elapsed, done.returncode, lines[-1] if lines else done.stderr.strip()[-200:]
 
 
 def main() -> int:
@@ -58,7 +41,7 @@ def main() -> int:
         runs.append(("full", [], FULL_TARGET_S))
     for name, extra, target in runs:
         with tempfile.TemporaryDirectory(prefix="bench-suite-") as results:
-            elapsed, status, summary = _suite(extra + args.pytest_args, results)
+            elapsed, status, summary = run_experiments(extra + args.pytest_args, results)
         report.add(
             f"pytest experiments/ ({name})",
             elapsed,
