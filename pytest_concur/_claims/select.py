@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import re
@@ -22,7 +23,6 @@ _VARIANT_ID = re.compile(r"^(?P<model>.+?)-(?P<workers>[0-9]+)$")
 
 class ClaimError(ValueError):
     """An expectation that is written wrongly (bad bound, unknown selector); says what to fix."""
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +124,8 @@ class Chosen:
     gil: str
     python: str
     free_threaded: bool | None
+    #: why adaptive rounds stopped the variant (its rows' last ``stop_reason``), if they did
+    stop_reason: str | None = None
 
 
 def measured(rows: pd.DataFrame) -> pd.DataFrame:
@@ -132,20 +134,6 @@ def measured(rows: pd.DataFrame) -> pd.DataFrame:
         return rows
     keep = (~rows["warmup"].astype(bool)) & (rows["outcome"] == "passed")
     return rows[keep]
-
-
-def _params_of(rows: pd.DataFrame) -> list[dict[str, Any]]:
-    if "params_json" not in rows:
-        return [{} for _ in range(len(rows))]
-    column = rows["params_json"]
-    cache: dict[str, dict[str, Any]] = {}
-    decoded: list[dict[str, Any]] = []
-    for text in column:
-        key = "" if text is None or (isinstance(text, float) and math.isnan(text)) else str(text)
-        if key not in cache:
-            cache[key] = json.loads(key) if key else {}
-        decoded.append(cache[key])
-    return decoded
 
 
 def _param_matches(actual: Any, wanted: ParamValue) -> bool:
@@ -184,6 +172,67 @@ def choose_pair(
     return a, b
 
 
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One variant of an experiment: its model, worker count and parameters (as stored)."""
+
+    model: str
+    workers: int
+    params_json: str = ""
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return _decoded(self.params_json)
+
+
+@functools.lru_cache(maxsize=1024)
+def _decoded(params_json: str) -> dict[str, Any]:
+    return json.loads(params_json) if params_json else {}
+
+
+def resolve(selector: Select, candidates: Sequence[Candidate]) -> Candidate | str:
+    """The one variant ``selector`` picks among ``candidates``, or why none (a reason).
+
+    Pure Python: verdicts use it over the variants that ran, adaptive rounds over the
+    variants a process will run (_claims/interim.py).
+    """
+    good = [c for c in candidates if selector.model is None or c.model == selector.model]
+    good = [
+        c
+        for c in good
+        if all(
+            name in c.params and _param_matches(c.params[name], value)
+            for name, value in selector.params
+        )
+    ]
+    if not good:
+        return f"no measured rounds of {selector} (not run, skipped, deselected or failed)"
+    models = sorted({c.model for c in good})
+    if len(models) > 1:
+        return f"{selector} matches several models ({', '.join(models)}): name the model"
+    if selector.workers is not None:
+        good = [c for c in good if c.workers == selector.workers]
+        if not good:
+            return f"no measured rounds of {selector}"
+    else:
+        most = max(c.workers for c in good)
+        good = [c for c in good if c.workers == most]
+    distinct = {json.dumps(c.params, sort_keys=True) for c in good}
+    if len(distinct) > 1:
+        named = {name for name, _ in selector.params}
+        differing = sorted({name for c in good for name in c.params if name not in named})
+        return (
+            f"{selector} matches several parameter sets; fix "
+            f"{', '.join(differing) or 'the parameters'} with "
+            f"pytest_concur.variant(..., name=value)"
+        )
+    return good[0]
+
+
+def _params_key(value: Any) -> str:
+    return "" if is_nan(value) else str(value)
+
+
 def choose(rows: pd.DataFrame, selector: Select, metric: str) -> Chosen | str:
     """The measured rounds ``selector`` picks from one experiment's rows, or why none.
 
@@ -192,49 +241,43 @@ def choose(rows: pd.DataFrame, selector: Select, metric: str) -> Chosen | str:
     if metric not in rows:
         return f"no column {metric!r} in the rows"
     good = measured(rows)
-    if selector.model is not None:
-        good = good[good["model"] == selector.model]
-    if selector.params and not good.empty:
-        decoded = _params_of(good)
-        keep = [
-            all(
-                name in params and _param_matches(params[name], value)
-                for name, value in selector.params
-            )
-            for params in decoded
-        ]
-        good = good[keep]
-    if good.empty:
-        return f"no measured rounds of {selector} (not run, skipped, deselected or failed)"
-    models = sorted({str(model) for model in good["model"]})
-    if len(models) > 1:
-        return f"{selector} matches several models ({', '.join(models)}): name the model"
-    if selector.workers is not None:
-        good = good[good["workers"] == selector.workers]
-        if good.empty:
-            return f"no measured rounds of {selector}"
-    else:
-        good = good[good["workers"] == good["workers"].max()]
-    decoded = _params_of(good)
-    distinct = {json.dumps(params, sort_keys=True) for params in decoded}
-    if len(distinct) > 1:
-        named = {name for name, _ in selector.params}
-        differing = sorted({name for params in decoded for name in params if name not in named})
-        return (
-            f"{selector} matches several parameter sets; fix "
-            f"{', '.join(differing) or 'the parameters'} with "
-            f"pytest_concur.variant(..., name=value)"
-        )
-    first = good.iloc[0]
+    keys = (
+        [_params_key(value) for value in good["params_json"]]
+        if "params_json" in good
+        else [""] * len(good)
+    )
+    candidates = sorted(
+        {
+            Candidate(str(model), int(workers), key)
+            for model, workers, key in zip(good["model"], good["workers"], keys, strict=True)
+        },
+        key=lambda c: (c.model, c.workers, c.params_json),
+    )
+    picked = resolve(selector, candidates)
+    if isinstance(picked, str):
+        return picked
+    keep = [
+        str(model) == picked.model and int(workers) == picked.workers and key == picked.params_json
+        for model, workers, key in zip(good["model"], good["workers"], keys, strict=True)
+    ]
+    good = good[keep]
     pythons = sorted({str(value) for value in good["python"]}) if "python" in good else []
     free = {bool(v) for v in good["free_threaded"].dropna()} if "free_threaded" in good else set()
     return Chosen(
-        label=_label(str(first["model"]), int(first["workers"]), decoded[0]),
+        label=_label(picked.model, picked.workers, picked.params),
         values=[float(value) for value in good[metric] if not is_nan(value)],
         gil=_gil_state(good),
         python=", ".join(pythons),
         free_threaded=free.pop() if len(free) == 1 else None,
+        stop_reason=_stop_reason(good),
     )
+
+
+def _stop_reason(rows: pd.DataFrame) -> str | None:
+    if "stop_reason" not in rows:
+        return None
+    reasons = [str(value) for value in rows["stop_reason"] if not is_nan(value)]
+    return reasons[-1] if reasons else None
 
 
 def is_nan(value: Any) -> bool:
