@@ -196,6 +196,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     experiment = experiment_of(pyfuncitem)
     if experiment is None:
         return None
+    from ._claims.lookout import lookout
     from ._running.fixture import Concur
     from ._running.progress import round_progress
     from ._running.round_options import round_plan
@@ -231,8 +232,11 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     check_gil(session, f"the setup of {pyfuncitem.nodeid}")
     progress = round_progress(pyfuncitem.config)
 
+    item_rows: list[RoundRow] = []
+
     def on_round(row: RoundRow) -> None:
         progress(row)
+        item_rows.append(row)
         if worker:
             rows.append(row)
             session.journal_row(row)
@@ -250,11 +254,13 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
             session.add_rows(tasks, table="tasks", schema=TASKS_SCHEMA)
             session.add_rows(cores, table="cores", schema=CORES_SCHEMA)
 
+    plan = round_plan(session.settings, spec)
+    look = lookout(pyfuncitem, plan.adaptive)
     guard = active.guard
     error = run_rounds(
         lambda: pyfuncitem.obj(**testargs),
         runner,
-        round_plan(session.settings, spec),
+        plan,
         facts,
         session.environment,
         exclusive=guard.exclusive,
@@ -265,7 +271,10 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
         sampling=active.sampling,
         on_timeline=on_timeline,
         accounting=active.accounting,
+        claims=None if look is None else look.check,
     )
+    if look is not None:
+        look.done(item_rows)
     if error is not None:
         raise error
     return True

@@ -41,6 +41,7 @@ from .select import Select, choose, choose_pair, unknown_variant
 if TYPE_CHECKING:
     import pandas as pd
 
+
 @dataclass(frozen=True, slots=True)
 class Compare:
     """``metric`` of ``subject`` times ``by`` is smaller than that of ``baseline``.
@@ -253,25 +254,24 @@ class Speedup:
         """Why this can never be judged for an experiment of these models and workers."""
         return unknown_variant((self.subject, self.baseline), models, workers)
 
-    def evaluate(self, rows: pd.DataFrame) -> Verdict:
-        parts: list[Verdict] = []
+    def comparisons(self) -> list[Compare]:
+        """The one or two comparisons this speedup is judged by."""
+        parts: list[Compare] = []
         if self.at_least is not None:
             parts.append(
-                Compare(
-                    self.subject, self.baseline, "wall_s", self.at_least, alpha=self.alpha
-                ).evaluate(rows)
+                Compare(self.subject, self.baseline, "wall_s", self.at_least, alpha=self.alpha)
             )
         if self.at_most is not None:
             parts.append(
                 Compare(
-                    self.subject,
-                    self.baseline,
-                    "wall_s",
-                    self.at_most,
-                    negate=True,
+                    self.subject, self.baseline, "wall_s", self.at_most, negate=True,
                     alpha=self.alpha,
-                ).evaluate(rows)
-            )
+                )
+            )  # fmt: skip
+        return parts
+
+    def evaluate(self, rows: pd.DataFrame) -> Verdict:
+        parts = [part.evaluate(rows) for part in self.comparisons()]
         statuses = [part.status for part in parts]
         status = combine(statuses)
         # report the part that decided: a refuting one, else the weakest confirmation

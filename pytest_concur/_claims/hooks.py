@@ -82,7 +82,9 @@ class ClaimHooks:
         import pandas as pd
 
         self.verdicts = evaluate_claims(
-            rounds if rounds is not None else pd.DataFrame(), self._claims.values()
+            rounds if rounds is not None else pd.DataFrame(),
+            self._claims.values(),
+            self._state.settings.policy.plan,
         )
         self._save()
         refuted = self._state.settings.strict and refuted_claims(self.verdicts)

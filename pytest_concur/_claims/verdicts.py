@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._stats.samples import ALPHA
 from .decision import STATUSES, Status, Verdict, combine, undecided
+from .spent import ran_adaptive, with_spent_alpha
 from .transport import Unsendable, decode, encode
 from .vocabulary import describe
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
     from .._measuring.crowding import Crowding, QuietSelection
     from .._measuring.environment import Environment
+    from .._running.adaptive import AdaptivePlan
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,11 +94,15 @@ def _interpreter_facts(rows: pd.DataFrame) -> tuple[str, bool | None, str]:
     return python, (free.pop() if len(free) == 1 else None), gil_text
 
 
-def evaluate_claims(rows: pd.DataFrame, claims: Iterable[ClaimSpec]) -> list[Verdict]:
+def evaluate_claims(
+    rows: pd.DataFrame, claims: Iterable[ClaimSpec], adaptive: AdaptivePlan | None = None
+) -> list[Verdict]:
     """Every expectation of every claim, over all rows of its experiment, per interpreter.
 
     Rows of different interpreters are never compared with each other: under xdist with
-    workers on several Pythons each interpreter gets verdicts of its own.
+    workers on several Pythons each interpreter gets verdicts of its own. ``adaptive`` is
+    the session's plan for adaptive rounds: experiments that ran them are judged at the
+    alpha their looks left (_claims/spent.py).
     """
     # pandas comes with these: imported here, on the controller after the rounds
     from .._measuring.crowding import crowding, quiet_rounds
@@ -121,9 +127,12 @@ def evaluate_claims(rows: pd.DataFrame, claims: Iterable[ClaimSpec]) -> list[Ver
             items = spec.expect or (None,)
             for item in items:
                 if item is None:
-                    verdict = _unjudged(
-                        "", "the experiment states no expectations (expect=[...])"
-                    )
+                    verdict = _unjudged("", "the experiment states no expectations (expect=[...])")
+                elif adaptive is not None and ran_adaptive(part):
+                    judged, note = with_spent_alpha(item, part, adaptive)
+                    verdict = _evaluate_one(judged, part)
+                    if note:
+                        verdict = dataclasses.replace(verdict, reason=f"{verdict.reason}; {note}")
                 else:
                     verdict = _evaluate_one(item, part)
                 verdicts.append(
@@ -175,9 +184,7 @@ def _evaluate_one(item: Any, rows: pd.DataFrame) -> Verdict:
     try:
         verdict = item.evaluate(rows)
     except Exception as exc:  # a user's expectation that breaks: its error is its verdict
-        return _unjudged(
-            describe(item), f"could not be evaluated: {type(exc).__name__}: {exc}"
-        )
+        return _unjudged(describe(item), f"could not be evaluated: {type(exc).__name__}: {exc}")
     if not isinstance(verdict, Verdict) or verdict.status not in STATUSES:
         return _unjudged(describe(item), f"evaluate() returned {verdict!r}, not a Verdict")
     if callable(getattr(item, "describe", None)):

@@ -13,6 +13,8 @@ from typing import Final
 OTHER_CORES: Final = 0.5
 #: ... while the experiment and the others together left less than this much of a CPU idle.
 IDLE_MARGIN: Final = 0.25
+#: Quiet rounds a variant needs before its crowded rounds are left out of its statistics.
+MIN_QUIET_ROUNDS: Final = 3
 
 
 def round_crowded(machine_cores: float | None, own_cores: float, usable_cpus: float) -> bool | None:

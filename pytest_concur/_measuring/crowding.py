@@ -18,6 +18,7 @@ from typing import Final
 import pandas as pd
 
 from .crowded_round import IDLE_MARGIN as IDLE_MARGIN
+from .crowded_round import MIN_QUIET_ROUNDS as MIN_QUIET_ROUNDS
 from .crowded_round import OTHER_CORES as OTHER_CORES
 
 
@@ -83,8 +84,6 @@ def crowding(rows: pd.DataFrame) -> Crowding:
     )
 
 
-#: Quiet rounds a variant needs before its crowded rounds are left out of its statistics.
-MIN_QUIET_ROUNDS: Final = 3
 _VARIANT: Final = ["experiment", "params", "model", "workers"]
 
 

@@ -19,16 +19,18 @@ The rule is a group-sequential, fixed-width confidence interval for the median w
 * It stops at the first look whose half-width is within ``half_width`` of the median, or
   at the maximum, or (after the minimum) when the item's time budget is spent.
 
-The rule sees only one variant's own rounds, never a comparison between variants: the
-claims' tests at the end of the session (docs/claims.md) are therefore not tested
-repeatedly; only their sample size depends on the variant's own spread, which leaves a
-location test's error rate at its nominal level (the "internal pilot" result; Wittes and
-Brittain 1990). Pure and standard-library only: it runs between measured rounds.
+The width rule sees only one variant's own rounds: the claims' tests are not repeated by
+it; only their sample size depends on the variant's own spread, which leaves a location
+test's error rate at its nominal level (the "internal pilot" result; Wittes and Brittain
+1990). A variant may also stop at a look once the claims it is part of are decided; that
+is a repeated test, and pays for it with alpha spent over the looks (_claims/interim.py,
+_stats/spending.py). Pure and standard-library only: it runs between measured rounds.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from statistics import median, stdev
@@ -141,10 +143,14 @@ class AdaptiveRule:
     def rounds(self) -> int:
         return len(self._values)
 
-    def add(self, wall_s: float, *, elapsed_s: float) -> bool:
+    def add(
+        self, wall_s: float, *, elapsed_s: float, claims: Callable[[], str | None] | None = None
+    ) -> bool:
         """Record one counted round; True when the variant should stop here.
 
-        ``elapsed_s`` is the time the item has run so far (its budget's clock).
+        ``elapsed_s`` is the time the item has run so far (its budget's clock). ``claims``
+        is asked at each look whether the claims the variant is part of still need its
+        rounds (_claims/interim.py): a reason stops it, before the width is considered.
         """
         if self.stop_reason is not None:
             return True
@@ -154,7 +160,8 @@ class AdaptiveRule:
             return False
         if n in self._looks:
             self.half_width = relative_half_width(self._values, self.plan.quantile(n))
-            if self.half_width <= self.plan.half_width:
+            self.stop_reason = claims() if claims is not None else None
+            if self.stop_reason is None and self.half_width <= self.plan.half_width:
                 self.stop_reason = "target width"
         if self.stop_reason is None and n >= self.plan.max_rounds:
             self.stop_reason = "max rounds"

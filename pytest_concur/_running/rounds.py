@@ -20,7 +20,7 @@ from .adaptive import AdaptivePlan
 from .fixture import NO_POOL, RoundCosts
 from .retry import DEFAULT_QUIET_WAIT_S, CrowdedRetry
 from .row import ItemFacts, RoundRow, RowBuilder
-from .schedule import RoundSchedule
+from .schedule import ClaimsCheck, RoundSchedule
 
 
 class RoundRunner(Protocol):
@@ -91,6 +91,7 @@ def run_rounds(
     sampling: CoreSampling | None = None,
     on_timeline: Callable[[list[dict[str, Any]], list[dict[str, Any]]], None] | None = None,
     accounting: AccountingBackend | None = None,
+    claims: ClaimsCheck | None = None,
 ) -> BaseException | None:
     """Run warm-up and measured rounds; hand each row to ``on_round`` as soon as it exists.
 
@@ -99,7 +100,8 @@ def run_rounds(
     (under xdist, the session's measure lock) and yields the seconds it waited, or None.
     ``timeout`` bounds each round; ``sampling`` samples per-core use; ``on_timeline``
     receives each round's rows of the ``tasks`` and ``cores`` tables (docs/timelines.md),
-    for the rounds that have any.
+    for the rounds that have any. ``claims`` lets adaptive rounds stop a variant once the
+    claims it is part of are settled (_claims/interim.py).
     """
     costs = NO_POOL
     watch: RoundWatch | None = None
@@ -118,7 +120,9 @@ def run_rounds(
     retry = None
     if sampling is not None and plan.crowded_retries > 0:
         retry = CrowdedRetry(plan.crowded_retries, plan.quiet_wait_s, sampling.machine_busy)
-    schedule = RoundSchedule(plan.warmup, plan.rounds, adaptive=plan.adaptive, retry=retry)
+    schedule = RoundSchedule(
+        plan.warmup, plan.rounds, adaptive=plan.adaptive, retry=retry, claims=claims
+    )
     backend = accounting if accounting is not None else choose_backend(None)
     rows = RowBuilder(environment, facts, exclusive=exclusive, accounting=backend.name)
     traces_tasks = runner.traces_tasks

@@ -10,12 +10,16 @@ another. It annotates each row with what it decided (the columns below).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypedDict
 
 from .._measuring.crowded_round import usable_cores
 from .adaptive import AdaptivePlan, AdaptiveRule
 from .retry import CrowdedRetry
+
+#: asked at each look of adaptive rounds, with the item's measured rows so far and its
+#: counted rounds: why the claims no longer need this variant's rounds, or None
+ClaimsCheck = Callable[[Sequence[Mapping[str, Any]], int], str | None]
 
 
 class ScheduleColumns(TypedDict):
@@ -37,12 +41,15 @@ class RoundSchedule:
         *,
         adaptive: AdaptivePlan | None = None,
         retry: CrowdedRetry | None = None,
+        claims: ClaimsCheck | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.warmup = warmup
         self.rounds = rounds if adaptive is None else adaptive.max_rounds
         self.rule = AdaptiveRule(adaptive) if adaptive is not None else None
         self.retry = retry
+        self._claims = claims
+        self._measured: list[Mapping[str, Any]] = []  # passed measured rows, crowded too
         self._clock = clock
         self._started = clock()
         self._index = 0
@@ -77,6 +84,7 @@ class RoundSchedule:
         self._repeat_of = self._waited_s = None
         if row.get("warmup") or row.get("outcome") != "passed":
             return columns
+        self._measured.append(row)
         if self.retry is not None and self.retry.wants_repeat(row.get("crowded")):
             self._repeat_of = int(row["round"])
             usable = usable_cores(float(row["usable_cpus"]), row.get("cpu_quota"))
@@ -84,7 +92,12 @@ class RoundSchedule:
             return columns
         self._counted += 1
         if self.rule is not None:
-            stop = self.rule.add(float(row["wall_s"]), elapsed_s=self._clock() - self._started)
+            check = self._claims
+            stop = self.rule.add(
+                float(row["wall_s"]),
+                elapsed_s=self._clock() - self._started,
+                claims=None if check is None else lambda: check(self._measured, self._counted),
+            )
             columns["rel_half_width"] = self.rule.half_width
             if stop:
                 self._done = True

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .spending import unanimous_rank_p, unanimous_sign_p
+
 
 @dataclass(frozen=True, slots=True)
 class Interval:
@@ -60,9 +62,7 @@ def p_less(a: Sequence[float], b: Sequence[float]) -> float:
 
 def smallest_possible_p(n_a: int, n_b: int) -> float:
     """The smallest one-sided p-value a rank test can reach with these sample sizes."""
-    if n_a == 0 or n_b == 0:
-        return 1.0
-    return 1.0 / math.comb(n_a + n_b, n_a)
+    return unanimous_rank_p(n_a, n_b)
 
 
 #: The significance level every verdict uses unless told otherwise.
@@ -93,7 +93,7 @@ def p_sign_below(values: Sequence[float], threshold: float) -> float:
 
 def smallest_possible_sign_p(n: int) -> float:
     """The smallest one-sided p-value a sign test can reach with ``n`` values."""
-    return 1.0 if n <= 0 else 0.5**n
+    return unanimous_sign_p(n)
 
 
 def scaled(values: Sequence[float], factor: float) -> list[float]:

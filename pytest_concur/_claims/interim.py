@@ -1,0 +1,237 @@
+"""Claims judged between rounds: whether a variant's expectations still need its rounds.
+
+With ``--concur-rounds auto`` a variant may stop at a planned look once every expectation
+it is part of is settled (docs/adaptive-rounds.md):
+
+* **decided**: at an interim look the rounds are unanimous, which is what that look may
+  spend of the expectation's alpha (_stats/spending.py): a comparison with a variant
+  that already ran (every round of one beyond every round of the other, after the
+  factor), or a bound on the variant itself (every round on one side);
+* **left to a later variant**: the other variant of a comparison runs later in this
+  process; its rounds will decide the comparison against all of this variant's.
+
+An expectation still open at a look keeps the variant measuring (unless its own width
+rule stops it). Expectations of other types (a user's own) are never judged early: the
+variants of their experiment run by the width rule alone.
+
+Pure Python over row dicts: this runs between measured rounds, where neither pandas nor
+scipy may be imported (on a free-threaded build such an import can turn the GIL on).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from .._measuring.crowded_round import MIN_QUIET_ROUNDS
+from .._stats.spending import bound_spending, comparison_spending
+from .expectations import Bounded, Compare, Similar, Speedup
+from .select import Candidate, Select, resolve
+
+Row = Mapping[str, Any]
+#: not decided now: needs more rounds, left to a later variant, or none of its business
+Pending = Literal["open", "later", "apart"]
+#: how an expectation stands for the variant measuring now
+Settled = Literal["decided", "open", "later", "apart"]
+#: a comparison's state: decided one way or the other, or pending
+Judged = Literal["confirmed", "refuted", "open", "later", "apart"]
+
+#: the stop reasons this module gives (the rows' ``stop_reason``)
+CLAIMS_DECIDED: Final = "claims decided"
+LEFT_TO_LATER: Final = "later variants decide"
+
+
+@dataclass(frozen=True, slots=True)
+class Look:
+    """Where the variant stands: the experiment's variants in this process's run order,
+    which of them is measuring now, and the rows of each that ran."""
+
+    order: Sequence[Candidate]
+    current: Candidate
+    rows: Mapping[Candidate, Sequence[Row]]
+    #: the current variant's counted rounds: the look it is at
+    counted: int
+    looks: tuple[int, ...]
+    min_rounds: int
+    #: whether ``order`` is the order this process runs them in (not so under xdist's
+    #: default distribution, where another worker may measure the other variant)
+    order_known: bool = True
+
+    def runs_later(self, variant: Candidate) -> bool:
+        return (
+            self.order_known
+            and variant in self.order
+            and self.order.index(variant) > self.order.index(self.current)
+        )
+
+    def values(self, variant: Candidate, metric: str) -> list[float] | None:
+        """The variant's quiet values of ``metric`` (crowded ones left out as the verdicts
+        leave them out); None when it has too few quiet rounds to judge on."""
+        rows = [row for row in self.rows.get(variant, ()) if _counts(row)]
+        quiet = [row for row in rows if not row.get("crowded")]
+        if len(quiet) < len(rows) and len(quiet) < MIN_QUIET_ROUNDS:
+            return None  # the verdict would say "machine busy": nothing to decide on
+        return [float(row[metric]) for row in quiet if _number(row.get(metric))]
+
+
+def _counts(row: Row) -> bool:
+    return not row.get("warmup") and row.get("outcome") == "passed"
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def stop_reason(expectations: Iterable[object], look: Look) -> str | None:
+    """Why the current variant may stop at this look for its claims; None to go on."""
+    settled: list[Settled] = []
+    for expectation in expectations:
+        state = _settled(expectation, look)
+        if state == "open":
+            return None
+        settled.append(state)
+    if "decided" in settled:
+        return CLAIMS_DECIDED
+    if "later" in settled:
+        return LEFT_TO_LATER
+    return None  # no expectation needs this variant: its width rule decides
+
+
+def _settled(expectation: object, look: Look) -> Settled:
+    if isinstance(expectation, Speedup):
+        parts = [_comparison(part, look) for part in expectation.comparisons()]
+        if "refuted" in parts:
+            return "decided"  # one refuted part refutes the speedup
+        return _combine([_as_settled(part) for part in parts])
+    if isinstance(expectation, Compare):
+        return _as_settled(_comparison(expectation, look))
+    if isinstance(expectation, Similar):
+        return _similar(expectation, look)
+    if isinstance(expectation, Bounded):
+        return _bound(expectation, look)
+    return "open"  # a type this module cannot judge: never stop early for it
+
+
+def _as_settled(state: Judged) -> Settled:
+    if state in ("confirmed", "refuted"):
+        return "decided"
+    return state  # type: ignore[return-value]
+
+
+def _combine(states: Sequence[Settled]) -> Settled:
+    order: tuple[Settled, ...] = ("open", "later", "decided")
+    return next((state for state in order if state in states), "apart")
+
+
+def _pair_values(
+    subject: Select, baseline: Select, metric: str, look: Look
+) -> tuple[list[float], list[float]] | Pending:
+    """Both variants' values (subject first) when the current variant decides the pair
+    now; otherwise how the pair stands."""
+    a = resolve(subject, look.order)
+    b = resolve(baseline.with_params_of(subject), look.order)
+    if isinstance(a, str) or isinstance(b, str) or a == b or look.current not in (a, b):
+        return "apart"
+    other = b if a == look.current else a
+    if other not in look.rows:
+        return "later" if look.runs_later(other) else "open"
+    subject_values, baseline_values = look.values(a, metric), look.values(b, metric)
+    if subject_values is None or baseline_values is None:
+        return "open"
+    mine, theirs = subject_values, baseline_values
+    if b == look.current:
+        mine, theirs = theirs, mine
+    # the spending assumed the other variant's minimum and all of this one's rounds
+    if len(mine) < look.counted or len(theirs) < look.min_rounds:
+        return "open"
+    return subject_values, baseline_values
+
+
+def _comparison(compare: Compare, look: Look) -> Judged:
+    values = _pair_values(compare.subject, compare.baseline, compare.metric, look)
+    if isinstance(values, str):
+        return values
+    # a look the expectation's alpha cannot pay for stays open
+    if look.counted not in comparison_spending(look.looks, look.min_rounds, compare.alpha).looks:
+        return "open"
+    a, b = values
+    smaller = max(a) * compare.by < min(b)  # "a x by < b", every round
+    larger = min(a) * compare.by > max(b)
+    if compare.negate:
+        smaller, larger = larger, smaller
+    return "confirmed" if smaller else "refuted" if larger else "open"
+
+
+def _similar(similar: Similar, look: Look) -> Settled:
+    values = _pair_values(similar.subject, similar.baseline, similar.metric, look)
+    if isinstance(values, str):
+        return values
+    if look.counted not in comparison_spending(look.looks, look.min_rounds, similar.alpha).looks:
+        return "open"
+    a, b = values
+    w = similar.within
+    confirmed = max(a) < w * min(b) and max(b) < w * min(a)
+    refuted = w * max(b) < min(a) or w * max(a) < min(b)
+    return "decided" if confirmed or refuted else "open"
+
+
+def _bound(bound: Bounded, look: Look) -> Settled:
+    variant = resolve(bound.subject, look.order)
+    if isinstance(variant, str) or variant != look.current:
+        return "apart"
+    if look.counted not in bound_spending(look.looks, bound.alpha).looks:
+        return "open"
+    values = look.values(variant, bound.metric)
+    if values is None or len(values) != look.counted:
+        return "open"  # the spending counts exactly ``counted`` quiet values
+    yes: list[bool] = []
+    no: list[bool] = []
+    if bound.at_least is not None:
+        yes.append(all(value > bound.at_least for value in values))
+        no.append(all(value < bound.at_least for value in values))
+    if bound.at_most is not None:
+        yes.append(all(value < bound.at_most for value in values))
+        no.append(all(value > bound.at_most for value in values))
+    return "decided" if (yes and all(yes)) or any(no) else "open"
+
+
+class InterimClaims:
+    """This process's measured rows per experiment and variant, kept for the looks of the
+    variants measured after them (one per session)."""
+
+    def __init__(self, looks: tuple[int, ...], min_rounds: int) -> None:
+        self._looks = looks
+        self._min_rounds = min_rounds
+        self._rows: dict[str, dict[Candidate, list[Row]]] = {}
+
+    def remember(self, experiment: str, variant: Candidate, rows: Iterable[Row]) -> None:
+        """A finished item's rows (any rows: only measured, passed ones are used)."""
+        kept = [row for row in rows if _counts(row)]
+        self._rows.setdefault(experiment, {}).setdefault(variant, []).extend(kept)
+
+    def stop_reason(
+        self,
+        experiment: str,
+        expectations: Sequence[object],
+        order: Sequence[Candidate],
+        current: Candidate,
+        current_rows: Sequence[Row],
+        counted: int,
+        *,
+        order_known: bool,
+    ) -> str | None:
+        """At a look of ``current``: why it may stop for its claims, or None."""
+        rows: dict[Candidate, Sequence[Row]] = dict(self._rows.get(experiment, {}))
+        rows[current] = [*rows.get(current, ()), *current_rows]
+        look = Look(
+            order=order if current in order else [*order, current],
+            current=current,
+            rows=rows,
+            counted=counted,
+            looks=self._looks,
+            min_rounds=self._min_rounds,
+            order_known=order_known,
+        )
+        return stop_reason(expectations, look)

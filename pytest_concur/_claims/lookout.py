@@ -1,0 +1,102 @@
+"""The plugin's side of claims judged between rounds (``--concur-rounds auto``).
+
+For an experiment item that states expectations, ``lookout`` gives the check its round
+schedule asks at each look (_claims/interim.py) and keeps the item's rows when it ends,
+for the variants of the experiment measured after it in this process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from .._running.adaptive import AdaptivePlan
+from .._running.experiment import experiment_of
+from .._running.xdist import is_worker
+from .interim import InterimClaims
+from .select import Candidate
+
+#: xdist distributions that send all items of a test module to one worker, in order
+_ORDERED_DISTRIBUTIONS = ("loadscope", "loadfile")
+
+
+@dataclass
+class _Session:
+    interim: InterimClaims
+    orders: dict[str, list[Candidate]] = field(default_factory=dict)
+
+
+_SESSION = pytest.StashKey[_Session]()
+
+
+def _candidate(item: pytest.Item) -> Candidate | None:
+    from .._running.rounds import describe_params
+
+    experiment = experiment_of(item)
+    callspec = getattr(item, "callspec", None)
+    if experiment is None or callspec is None:
+        return None
+    params = {name: value for name, value in callspec.params.items() if name != "concur"}
+    variant = experiment.variant
+    return Candidate(variant.model, variant.workers, describe_params(params)[1])
+
+
+def _order(session: pytest.Session, experiment: str) -> list[Candidate]:
+    """The experiment's variants in the order this session runs its items."""
+    order: list[Candidate] = []
+    for item in session.items:
+        found = experiment_of(item)
+        candidate = _candidate(item) if found is not None and found.id == experiment else None
+        if candidate is not None and candidate not in order:
+            order.append(candidate)
+    return order
+
+
+@dataclass(frozen=True, slots=True)
+class ItemLookout:
+    """One item's view: ask ``check`` at each look, call ``done`` with its rows at the end."""
+
+    state: _Session
+    experiment: str
+    expectations: Sequence[object]
+    current: Candidate
+    order_known: bool
+
+    def check(self, rows: Sequence[Mapping[str, Any]], counted: int) -> str | None:
+        return self.state.interim.stop_reason(
+            self.experiment,
+            self.expectations,
+            self.state.orders[self.experiment],
+            self.current,
+            rows,
+            counted,
+            order_known=self.order_known,
+        )
+
+    def done(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        self.state.interim.remember(self.experiment, self.current, rows)
+
+
+def lookout(item: pytest.Item, plan: AdaptivePlan | None) -> ItemLookout | None:
+    """The item's lookout, or None: not adaptive, or its experiment states no expectations."""
+    experiment = experiment_of(item)
+    current = _candidate(item)
+    if plan is None or experiment is None or current is None or not experiment.spec.expect:
+        return None
+    config = item.config
+    state = config.stash.get(_SESSION, None)
+    if state is None:
+        state = config.stash[_SESSION] = _Session(InterimClaims(plan.looks(), plan.min_rounds))
+    if experiment.id not in state.orders:
+        state.orders[experiment.id] = _order(item.session, experiment.id)
+    distribution = getattr(config.option, "dist", "no")
+    return ItemLookout(
+        state,
+        experiment.id,
+        experiment.spec.expect,
+        current,
+        order_known=not is_worker(config) or distribution in _ORDERED_DISTRIBUTIONS,
+    )
