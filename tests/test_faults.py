@@ -48,7 +48,7 @@ MISUSES = [
     ('workload="cpu", workers=[]', "workers must not be empty"),
     ('workload="cpu", worker=2', "unknown keyword(s) worker; valid keywords: *workers*"),
     ('"cpu"', "takes keyword arguments only (workload=..., *"),
-    ('workload="cpu", rounds=0', "rounds must be a positive integer, got 0"),
+    ('workload="cpu", rounds=0', "rounds must be a positive integer or 'auto', got 0"),
 ]
 
 

@@ -296,7 +296,7 @@ def test_failing_experiment_is_stored_as_failed(pytester: pytest.Pytester) -> No
         ('workload="cpu", models=["fibers"]', "*unknown model 'fibers'; choose from: *threads*"),
         ('workload="cpu", workers=[0]', "*workers must be a positive integer, got 0*"),
         ('workload="cpu", workers=[]', "*workers must not be empty*"),
-        ('workload="cpu", rounds=2.5', "*rounds must be a positive integer, got 2.5*"),
+        ('workload="cpu", rounds=2.5', "*rounds must be a positive integer or 'auto', got 2.5*"),
         ('workload="cpu", colour="red"', "*unknown keyword(s) colour; valid keywords: *"),
     ],
 )

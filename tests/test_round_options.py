@@ -74,6 +74,60 @@ def test_auto_rounds_stop_between_the_minimum_and_the_maximum(pytester: pytest.P
         assert column in rows
 
 
+CLAIMED = """
+import time
+import pytest
+import pytest_concur as pc
+
+@pytest.mark.concur(workload="io", models=["serial", "threads"], workers=[4], warmup=1,
+                    expect=[pc.speeds_up("threads-4", at_least=2)])
+def test_waits(concur):
+    concur.map(time.sleep, [0.01] * 4)
+"""
+
+
+def test_auto_rounds_stop_once_the_claims_are_decided(pytester: pytest.Pytester) -> None:
+    """serial runs first and leaves the comparison to threads-4, whose first look finds
+    every round 2x faster than every serial one: both stop at the minimum, and the
+    verdict is judged at the alpha the looks left."""
+    pytester.makepyfile(test_exp=CLAIMED)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--concur-rounds=auto", "--concur-sample-interval=0",
+    )  # fmt: skip
+    result.assert_outcomes(passed=2)
+    rows = read_rounds(pytester.path / "results")
+    measured = rows[~rows["warmup"]]
+    stops = measured.dropna(subset=["stop_reason"]).set_index("model")["stop_reason"]
+    assert stops.to_dict() == {"serial": "later variants decide", "threads": "claims decided"}
+    assert measured.groupby("model").size().to_dict() == {"serial": 5, "threads": 5}
+    (verdicts,) = (pytester.path / "results" / "verdicts").glob("*.parquet")
+    verdict = pq.read_table(verdicts).to_pylist()[0]
+    assert verdict["status"] == "confirmed"
+    assert 0.04 < verdict["alpha"] < 0.05
+    assert "adaptive rounds: judged at alpha" in verdict["reason"]
+
+
+def test_the_marker_asks_for_auto_and_a_command_line_count_wins(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_exp=EXPERIMENT.replace("warmup=1", 'warmup=1, rounds="auto"'))
+    pytester.makeini("[pytest]\nconcur_rounds = 2\nconcur_max_rounds = 6\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--concur-sample-interval=0")
+    result.assert_outcomes(passed=1)
+    measured = read_rounds(pytester.path / "results").query("~warmup")
+    assert 5 <= len(measured) <= 6  # the marker's auto beats the ini count: 5..6 rounds
+    assert measured["stop_reason"].iloc[-1] in {"target width", "max rounds"}
+    for path in (pytester.path / "results").rglob("*.parquet"):
+        path.unlink()
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--concur-sample-interval=0", "--concur-rounds=3"
+    )
+    result.assert_outcomes(passed=1)
+    measured = read_rounds(pytester.path / "results").query("~warmup")
+    assert len(measured) == 3
+    assert measured["stop_reason"].isna().all()
+
+
 def test_ini_auto_gives_way_to_a_count(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_exp=EXPERIMENT)
     pytester.makeini("[pytest]\nconcur_rounds = auto\nconcur_max_rounds = 6\n")

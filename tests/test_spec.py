@@ -55,7 +55,7 @@ def test_single_values_stand_for_lists() -> None:
         ({"workload": "cpu", "workers": ["2"]}, "workers must be a positive integer, got '2'"),
         ({"workload": "cpu", "workers": [True]}, "workers must be a positive integer, got True"),
         ({"workload": "cpu", "workers": 2.5}, "workers must be a positive integer, got 2.5"),
-        ({"workload": "cpu", "rounds": 0}, "rounds must be a positive integer, got 0"),
+        ({"workload": "cpu", "rounds": 0}, "rounds must be a positive integer or 'auto', got 0"),
         ({"workload": "cpu", "warmup": -1}, "warmup must be a non-negative integer, got -1"),
         ({"workload": "cpu", "timeout": 0}, "timeout must be a positive number of seconds"),
         ({"workload": "cpu", "timeout": math.inf}, "timeout must be a positive number"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 import pytest
@@ -103,7 +103,10 @@ def add_round_options(group: Any, parser: pytest.Parser) -> None:
 class RoundPolicy:
     """Adaptive rounds (where asked for) and the crowded-round repeats."""
 
+    #: the command line or the ini file asks every experiment for adaptive rounds
     adaptive: AdaptivePlan | None = None
+    #: the rule's settings, for experiments whose marker says ``rounds="auto"`` too
+    plan: AdaptivePlan = field(default_factory=AdaptivePlan)
     #: ``auto`` came from the ini file: the marker's and the command line's counts win
     auto_from_ini: bool = False
     #: the ini file says ``concur_rounds = auto`` (so it holds no count)
@@ -111,11 +114,17 @@ class RoundPolicy:
     crowded_retries: int = DEFAULT_RETRIES
     quiet_wait_s: float = DEFAULT_QUIET_WAIT_S
 
-    def round_plan(self, warmup: int, rounds: int, *, counted: bool) -> RoundPlan:
-        """The item's plan; an ini ``auto`` gives way where a count was set (``counted``)."""
+    def round_plan(
+        self, warmup: int, rounds: int, *, counted: bool, marker_auto: bool = False
+    ) -> RoundPlan:
+        """The item's plan; an ini ``auto`` gives way where a count was set (``counted``);
+        a marker's ``rounds="auto"`` (``marker_auto``) to the command line's count and
+        ``--concur-quick``, which make ``counted`` true then."""
         from .rounds import RoundPlan
 
         adaptive = None if self.auto_from_ini and counted else self.adaptive
+        if marker_auto and not counted:
+            adaptive = self.plan
         return RoundPlan(warmup, rounds, adaptive, self.crowded_retries, self.quiet_wait_s)
 
 
@@ -170,6 +179,7 @@ def read_round_policy(config: pytest.Config) -> RoundPolicy:
         raise pytest.UsageError(f"--concur-rounds auto: {exc}") from None
     return RoundPolicy(
         adaptive=plan if auto else None,
+        plan=plan,
         auto_from_ini=auto and cli is None,
         ini_auto=ini_says_auto(config),
         crowded_retries=int(retries),
@@ -179,5 +189,11 @@ def read_round_policy(config: pytest.Config) -> RoundPolicy:
 
 def round_plan(settings: Settings, spec: ExperimentSpec) -> RoundPlan:
     """One item's rounds: ``Settings.plan``, with the stopping rule and crowded repeats."""
-    counted = settings.rounds is not None or spec.rounds is not None or settings.quick
-    return settings.policy.round_plan(*settings.plan(spec), counted=counted)
+    marker_auto = spec.rounds == "auto"
+    if marker_auto:  # the marker asks for auto: only the command line's count or quick win
+        counted = settings.rounds is not None or settings.quick
+    else:
+        counted = settings.rounds is not None or spec.rounds is not None or settings.quick
+    return settings.policy.round_plan(
+        *settings.plan(spec), counted=counted, marker_auto=marker_auto
+    )

@@ -274,8 +274,9 @@ class Settings:
 
     def plan(self, spec: ExperimentSpec) -> tuple[int, int]:
         """(warm-up, measured) rounds: command line, then marker, then ini, then default."""
+        marker = spec.rounds if spec.rounds != "auto" else None  # a count, if it gives one
         rounds = next(
-            v for v in (self.rounds, spec.rounds, self.ini_rounds, DEFAULT_ROUNDS) if v is not None
+            v for v in (self.rounds, marker, self.ini_rounds, DEFAULT_ROUNDS) if v is not None
         )
         warmup = next(
             v for v in (self.warmup, spec.warmup, self.ini_warmup, DEFAULT_WARMUP) if v is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from .._variant import variant_label
 from .sweep import auto_workers
@@ -47,7 +47,8 @@ class ExperimentSpec:
     workload: str
     models: tuple[str, ...]
     workers: tuple[int, ...]
-    rounds: int | None = None
+    #: a count, or "auto" for adaptive rounds
+    rounds: int | Literal["auto"] | None = None
     warmup: int | None = None
     timeout: float | None = None
     start_method: str | None = None
@@ -75,6 +76,17 @@ def _choices(values: Iterable[str]) -> str:
 def _positive_int(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise SpecError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def _rounds(value: object) -> int | Literal["auto"] | None:
+    """A count, or ``"auto"``: adaptive rounds for this experiment (docs/adaptive-rounds.md)."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise SpecError(f"rounds must be a positive integer or 'auto', got {value!r}")
     return value
 
 
@@ -146,9 +158,7 @@ def parse_spec(
         if value not in workers:
             workers.append(value)
 
-    rounds = kwargs.get("rounds")
-    if rounds is not None:
-        rounds = _positive_int("rounds", rounds)
+    rounds = _rounds(kwargs.get("rounds"))
     warmup = kwargs.get("warmup")
     if warmup is not None:
         warmup = _non_negative_int("warmup", warmup)
