@@ -3,7 +3,7 @@ fresh pytest session, time it, and read back the verdict of every claim."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from _bench import run_experiments
@@ -23,6 +23,10 @@ class SuiteRun:
     measured_rounds: int
     crowded_rounds: int
     repeats: int
+    #: (claim, python) -> one line per expectation: its status and reason
+    details: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    #: adaptive rounds: why the variants stopped (stop reason -> variants)
+    stop_reasons: dict[str, int] = field(default_factory=dict)
 
 
 def run_suite(extra: list[str], results: Path) -> SuiteRun:
@@ -42,7 +46,19 @@ def run_suite(extra: list[str], results: Path) -> SuiteRun:
         int(measured["crowded"].fillna(False).astype(bool).sum()) if "crowded" in measured else 0
     )
     repeats = int(measured["repeat_of"].notna().sum()) if "repeat_of" in measured else 0
-    return SuiteRun(elapsed, returncode, last, statuses, len(measured), crowded, repeats)
+    details: dict[tuple[str, str], list[str]] = {}
+    for claim, python, status, expectation, reason in verdicts[
+        ["claim", "python", "status", "expectation", "reason"]
+    ].itertuples(index=False, name=None):
+        details.setdefault((str(claim), str(python)), []).append(
+            f"{status}: {expectation}: {reason}"
+        )
+    stops = measured.dropna(subset=["stop_reason"]) if "stop_reason" in measured else measured[:0]
+    stop_reasons = {str(k): int(v) for k, v in stops["stop_reason"].value_counts().items()}
+    return SuiteRun(
+        elapsed, returncode, last, statuses, len(measured), crowded, repeats, details,
+        stop_reasons,
+    )  # fmt: skip
 
 
 def print_statuses(runs: dict[str, SuiteRun]) -> None:

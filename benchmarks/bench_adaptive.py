@@ -42,6 +42,11 @@ def main() -> int:
     for name, run in (("10 rounds", fixed), ("auto", auto)):
         print(f"  {name}: exit {run.returncode}: {run.last_line}")
     differ = [key for key in fixed.statuses if auto.statuses.get(key) != fixed.statuses[key]]
+    print(f"  auto: why the variants stopped: {auto.stop_reasons}")
+    for key in differ:  # the numbers behind a verdict that differs, in both sessions
+        for name, run in (("10 rounds", fixed), ("auto", auto)):
+            for line in run.details.get(key, []):
+                print(f"  {name}: {line}")
     report.add("10 fixed rounds", fixed.wall_s, "s", note=f"{fixed.measured_rounds} rounds")
     report.add("auto", auto.wall_s, "s", note=f"{auto.measured_rounds} rounds")
     report.add("auto / fixed time", auto.wall_s / fixed.wall_s, "x", ("<=", TARGET_SHARE))
