@@ -82,14 +82,15 @@ import pytest_concur as pc
 @pytest.mark.concur(workload="io", models=["serial", "threads"], workers=[4], warmup=1,
                     expect=[pc.speeds_up("threads-4", at_least=2)])
 def test_waits(concur):
-    concur.map(time.sleep, [0.01] * 4)
+    concur.map(time.sleep, [0.02] * 4)
 """
 
 
 def test_auto_rounds_stop_once_the_claims_are_decided(pytester: pytest.Pytester) -> None:
     """serial runs first and leaves the comparison to threads-4, whose first look finds
-    every round 2x faster than every serial one: both stop at the minimum, and the
-    verdict is judged at the alpha the looks left."""
+    every round 2x faster than every serial one (about 21 against 80 ms: a round of
+    threads-4 would have to take twice its time to spoil that): both stop at the
+    minimum, and the verdict is judged at the alpha the looks left."""
     pytester.makepyfile(test_exp=CLAIMED)
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "--concur-rounds=auto", "--concur-sample-interval=0",
@@ -105,6 +106,20 @@ def test_auto_rounds_stop_once_the_claims_are_decided(pytester: pytest.Pytester)
     assert verdict["status"] == "confirmed"
     assert 0.04 < verdict["alpha"] < 0.05
     assert "adaptive rounds: judged at alpha" in verdict["reason"]
+
+
+def test_under_xdist_loadscope_the_later_variant_still_decides(pytester: pytest.Pytester) -> None:
+    """--dist loadscope sends the experiment's items to one worker in order, so the first
+    variant may leave the comparison to the second as without xdist."""
+    pytester.makepyfile(test_exp=CLAIMED)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--concur-rounds=auto", "--concur-sample-interval=0",
+        "-n", "2", "--dist", "loadscope",
+    )  # fmt: skip
+    result.assert_outcomes(passed=2)
+    measured = read_rounds(pytester.path / "results").query("~warmup")
+    stops = measured.dropna(subset=["stop_reason"]).set_index("model")["stop_reason"]
+    assert stops.to_dict() == {"serial": "later variants decide", "threads": "claims decided"}
 
 
 def test_the_marker_asks_for_auto_and_a_command_line_count_wins(

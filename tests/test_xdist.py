@@ -20,6 +20,7 @@ from pytest_concur._running.xdist import (
     STARTED_AT_KEY,
     ControllerHooks,
     MeasureLock,
+    distribution,
     keep_own_sys_path,
     measure_guard,
     session_identity,
@@ -262,13 +263,20 @@ def test_controller_hands_each_worker_identity_and_lock() -> None:
     started = pd.Timestamp("2026-01-02T03:04:05+00:00").to_pydatetime()
     hooks = ControllerHooks("run-1", started, allow_overlap=False)
     nodes = [
-        SimpleNamespace(workerinput={}, gateway=SimpleNamespace(spec=SimpleNamespace(popen=True)))
+        SimpleNamespace(
+            workerinput={},
+            gateway=SimpleNamespace(spec=SimpleNamespace(popen=True)),
+            config=SimpleNamespace(option=SimpleNamespace(dist="loadscope")),
+        )
         for _ in range(2)
     ]
     for node in nodes:
         hooks.pytest_configure_node(node)
     first, second = (node.workerinput for node in nodes)
     assert first[RUN_ID_KEY] == "run-1"
+    # xdist sets a worker's own --dist to "no": adaptive rounds learn the controller's
+    assert distribution(SimpleNamespace(workerinput=first)) == "loadscope"
+    assert distribution(SimpleNamespace()) is None
     assert session_identity(SimpleNamespace(workerinput=first)) == ("run-1", started)
     assert first[LOCK_KEY] == second[LOCK_KEY]  # one lock for the whole session
     folder = Path(first[LOCK_KEY]).parent

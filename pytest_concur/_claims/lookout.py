@@ -15,7 +15,7 @@ import pytest
 
 from .._running.adaptive import AdaptivePlan
 from .._running.experiment import experiment_of
-from .._running.xdist import is_worker
+from .._running.xdist import distribution
 from .interim import InterimClaims
 from .select import Candidate
 
@@ -92,11 +92,11 @@ def lookout(item: pytest.Item, plan: AdaptivePlan | None) -> ItemLookout | None:
         state = config.stash[_SESSION] = _Session(InterimClaims(plan.looks(), plan.min_rounds))
     if experiment.id not in state.orders:
         state.orders[experiment.id] = _order(item.session, experiment.id)
-    distribution = getattr(config.option, "dist", "no")
+    dist = distribution(config)  # None: not an xdist worker, this process runs them all
     return ItemLookout(
         state,
         experiment.id,
         experiment.spec.expect,
         current,
-        order_known=not is_worker(config) or distribution in _ORDERED_DISTRIBUTIONS,
+        order_known=dist is None or dist in _ORDERED_DISTRIBUTIONS,
     )

@@ -45,6 +45,14 @@ from .._storing.locking import LOCKING, lock, unlock
 RUN_ID_KEY: Final = "concur_run_id"
 STARTED_AT_KEY: Final = "concur_started_at"
 LOCK_KEY: Final = "concur_measure_lock"
+#: the controller's --dist: xdist sets a worker's own to "no"
+DIST_KEY: Final = "concur_dist"
+
+
+def distribution(config: object) -> str | None:
+    """On an xdist worker, how the controller distributes items (``--dist``); else None."""
+    given = worker_input(config)
+    return None if given is None else str(given.get(DIST_KEY, "load"))
 
 
 def worker_input(config: object) -> dict[str, Any] | None:
@@ -193,6 +201,8 @@ class ControllerHooks:
         keep_own_sys_path(node.gateway.spec)
         node.workerinput[RUN_ID_KEY] = self._run_id
         node.workerinput[STARTED_AT_KEY] = self._started_at.isoformat()
+        option = getattr(getattr(node, "config", None), "option", None)
+        node.workerinput[DIST_KEY] = str(getattr(option, "dist", "load"))
         if not self._allow_overlap:
             node.workerinput[LOCK_KEY] = str(self.lock_path())
 
