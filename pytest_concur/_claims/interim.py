@@ -126,10 +126,10 @@ def _combine(states: Sequence[Settled]) -> Settled:
 
 
 def _pair_values(
-    subject: Select, baseline: Select, metric: str, look: Look
+    subject: Select, baseline: Select, metric: str, alpha: float, look: Look
 ) -> tuple[list[float], list[float]] | Pending:
-    """Both variants' values (subject first) when the current variant decides the pair
-    now; otherwise how the pair stands."""
+    """Both variants' values (subject first) when the current variant may decide the pair
+    at this look; otherwise how the pair stands."""
     a = resolve(subject, look.order)
     b = resolve(baseline.with_params_of(subject), look.order)
     if isinstance(a, str) or isinstance(b, str) or a == b or look.current not in (a, b):
@@ -146,16 +146,16 @@ def _pair_values(
     # the spending assumed the other variant's minimum and all of this one's rounds
     if len(mine) < look.counted or len(theirs) < look.min_rounds:
         return "open"
+    # a look the expectation's alpha cannot pay for stays open
+    if look.counted not in comparison_spending(look.looks, look.min_rounds, alpha).looks:
+        return "open"
     return subject_values, baseline_values
 
 
 def _comparison(compare: Compare, look: Look) -> Judged:
-    values = _pair_values(compare.subject, compare.baseline, compare.metric, look)
+    values = _pair_values(compare.subject, compare.baseline, compare.metric, compare.alpha, look)
     if isinstance(values, str):
         return values
-    # a look the expectation's alpha cannot pay for stays open
-    if look.counted not in comparison_spending(look.looks, look.min_rounds, compare.alpha).looks:
-        return "open"
     a, b = values
     smaller = max(a) * compare.by < min(b)  # "a x by < b", every round
     larger = min(a) * compare.by > max(b)
@@ -165,11 +165,9 @@ def _comparison(compare: Compare, look: Look) -> Judged:
 
 
 def _similar(similar: Similar, look: Look) -> Settled:
-    values = _pair_values(similar.subject, similar.baseline, similar.metric, look)
+    values = _pair_values(similar.subject, similar.baseline, similar.metric, similar.alpha, look)
     if isinstance(values, str):
         return values
-    if look.counted not in comparison_spending(look.looks, look.min_rounds, similar.alpha).looks:
-        return "open"
     a, b = values
     w = similar.within
     confirmed = max(a) < w * min(b) and max(b) < w * min(a)
