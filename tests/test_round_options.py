@@ -80,7 +80,7 @@ import pytest
 import pytest_concur as pc
 
 @pytest.mark.concur(workload="io", models=["serial", "threads"], workers=[4], warmup=1,
-                    expect=[pc.speeds_up("threads-4", at_least=2)])
+                    expect=[pc.speeds_up("threads-4", at_least=1.5)])
 def test_waits(concur):
     concur.map(time.sleep, [0.02] * 4)
 """
@@ -88,9 +88,9 @@ def test_waits(concur):
 
 def test_auto_rounds_stop_once_the_claims_are_decided(pytester: pytest.Pytester) -> None:
     """serial runs first and leaves the comparison to threads-4, whose first look finds
-    every round 2x faster than every serial one (about 21 against 80 ms: a round of
-    threads-4 would have to take twice its time to spoil that): both stop at the
-    minimum, and the verdict is judged at the alpha the looks left."""
+    every round 1.5x faster than every serial one (21 to 36 ms against 81 ms: a round of
+    threads-4 would have to take 54 ms to spoil that): both stop at the minimum, and the
+    verdict is judged at the alpha the looks left."""
     pytester.makepyfile(test_exp=CLAIMED)
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "--concur-rounds=auto", "--concur-sample-interval=0",
