@@ -30,9 +30,10 @@ import pytest
 
 @pytest.mark.concur(workload="io", models=["serial", "threads"], workers=[2], rounds=3, warmup=1)
 def test_nap(concur):
-    concur.map(time.sleep, [0.005] * 4)
+    concur.map(time.sleep, [0.06] * 4)  # 120 ms: longer than the 0.1 s sampling interval
 """
-#: 2 variants x (3 measured + 1 warm-up) rounds
+#: 2 variants x (3 measured + 1 warm-up) rounds; each round spans a per-core sample, so the
+#: session has a cores table too (a 10 ms round, shorter than the interval, often has none)
 ROUNDS = 8
 
 
