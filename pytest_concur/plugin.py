@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ._measuring.environment import new_run_id
+from ._measuring.environment import gil_enabled, new_run_id
 from ._running.experiment import Experiment, experiment_of, experiments_of
 from ._running.gate import GATE, Gate, SessionHooks, check_gil, gate_of, state_of
 from ._running.settings import add_options, read_settings
@@ -54,9 +54,10 @@ def pytest_configure(config: pytest.Config) -> None:
     given_id, given_start = session_identity(config)
     started_at = given_start or datetime.now(UTC)
     gate = Gate(config, given_id or new_run_id(started_at), started_at)
-    # free-threaded builds: the GIL state the session starts with (cheap: no imports)
-    probe = getattr(sys, "_is_gil_enabled", None)
-    gate.gil_at_start = (probe is None or probe() is True, frozenset(sys.modules))
+    # free-threaded builds: the GIL state the session starts with, and with the GIL off the
+    # modules loaded so far, to name the import that turns it on (cheap: no imports)
+    enabled = gil_enabled()
+    gate.gil_at_start = (enabled, frozenset() if enabled else frozenset(sys.modules))
     config.stash[GATE] = gate
     # options and ini keys are checked now, so a bad value is a usage error (cheap: the
     # model names wait for the registry, loaded now only when the command line names some)
