@@ -200,7 +200,10 @@ def test_verdicts_after_adaptive_rounds_are_judged_at_what_is_left() -> None:
     rows[-1]["stop_reason"] = CLAIMS_DECIDED
     judged, note = with_spent_alpha(SPEEDUP, frame(rows), PLAN)
     assert judged.alpha == pytest.approx(comparison_spending(LOOKS, 5, 0.05).final_alpha)
-    assert "adaptive rounds: judged at alpha 0.045" in note
+    assert note == (
+        "adaptive rounds: judged at alpha 0.0453 (0.05 less 0.00475 spent on the looks at 5, 8 "
+        "rounds)"
+    )
     (verdict,) = evaluate_claims(frame(rows), [ClaimSpec("test_exp", "c", (SPEEDUP,))], PLAN)
     assert verdict.status == "confirmed"
     assert verdict.alpha == pytest.approx(judged.alpha)

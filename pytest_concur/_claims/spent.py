@@ -53,6 +53,6 @@ def with_spent_alpha(expectation: Any, rows: pd.DataFrame, plan: AdaptivePlan) -
 def _note(spending: Spending, alpha: float) -> str:
     looks = ", ".join(str(look) for look in spending.looks)
     return (
-        f"adaptive rounds: judged at alpha {fmt.p_value(alpha)} ({spending.alpha:g} less "
-        f"{fmt.p_value(spending.spent)} spent on the looks at {looks} rounds)"
+        f"adaptive rounds: judged at alpha {fmt.figure(alpha)} ({fmt.figure(spending.alpha)} "
+        f"less {fmt.figure(spending.spent)} spent on the looks at {looks} rounds)"
     )

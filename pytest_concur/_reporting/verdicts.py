@@ -79,8 +79,8 @@ def verdict_lines(verdicts: pd.DataFrame) -> list[str]:
             f"busy: CPU-parallel comparisons shift then; rerun on a quiet machine to trust them"
         )
     alphas = sorted({float(a) for a in verdicts.get("alpha", pd.Series()).dropna()})
-    # three figures: adaptive rounds leave levels such as 0.0453 (docs/adaptive-rounds.md)
-    levels = dict.fromkeys(f"{a:.3g}" for a in alphas)
+    # adaptive rounds leave levels such as 0.0453 (docs/adaptive-rounds.md)
+    levels = dict.fromkeys(fmt.figure(a) for a in alphas)
     at = f" at alpha {', '.join(levels)}" if alphas else ""
     out.append(
         f"{len(statuses)} claim(s): {statuses.count('confirmed')} confirmed, "
