@@ -124,12 +124,13 @@ def evaluate_claims(
             if quiet is not None and quiet.dropped:  # crowded rounds with quiet ones to spare
                 part = part.drop(measured_rounds(part).index.difference(quiet.rows.index))
             crowd = crowding(quiet.rows) if quiet is not None else None
+            spent_on = adaptive if adaptive is not None and ran_adaptive(part) else None
             items = spec.expect or (None,)
             for item in items:
                 if item is None:
                     verdict = _unjudged("", "the experiment states no expectations (expect=[...])")
-                elif adaptive is not None and ran_adaptive(part):
-                    judged, note = with_spent_alpha(item, part, adaptive)
+                elif spent_on is not None:
+                    judged, note = with_spent_alpha(item, part, spent_on)
                     verdict = _evaluate_one(judged, part)
                     if note:
                         verdict = dataclasses.replace(verdict, reason=f"{verdict.reason}; {note}")

@@ -190,10 +190,8 @@ def read_round_policy(config: pytest.Config) -> RoundPolicy:
 def round_plan(settings: Settings, spec: ExperimentSpec) -> RoundPlan:
     """One item's rounds: ``Settings.plan``, with the stopping rule and crowded repeats."""
     marker_auto = spec.rounds == "auto"
-    if marker_auto:  # the marker asks for auto: only the command line's count or quick win
-        counted = settings.rounds is not None or settings.quick
-    else:
-        counted = settings.rounds is not None or spec.rounds is not None or settings.quick
+    marker_count = spec.rounds is not None and not marker_auto
+    counted = settings.rounds is not None or settings.quick or marker_count
     return settings.policy.round_plan(
         *settings.plan(spec), counted=counted, marker_auto=marker_auto
     )
