@@ -46,8 +46,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "concur(workload, models=[...], workers=[...], rounds=, warmup=, timeout=, "
-        "start_method=, claim=, expect=[...]): a measured concurrency experiment; "
+        'concur(workload, models=[...], workers=[...], rounds=N|"auto", warmup=, '
+        "timeout=, start_method=, claim=, expect=[...]): a measured concurrency experiment; "
         "takes the `concur` fixture",
     )
     # an xdist worker takes the controller's run id and start time; the rest is its own

@@ -67,8 +67,8 @@ def test_a_plain_run_imports_and_changes_nothing(pytester: pytest.Pytester) -> N
     assert during["sigterm_default"] is True
     markers = during["markers"]
     assert isinstance(markers, list)
-    assert "concur(workload, models=[...], workers=[...], rounds=, warmup=, timeout=, " \
-        "start_method=, claim=, expect=[...])" in markers
+    assert 'concur(workload, models=[...], workers=[...], rounds=N|"auto", warmup=, ' \
+        "timeout=, start_method=, claim=, expect=[...])" in markers
     assert not {"cpu", "io", "mixed", "switch", "memory"} & set(markers)
     assert not (pytester.path / "results").exists()
     result.stdout.no_fnmatch_line("*pytest-concur*")
