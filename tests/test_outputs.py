@@ -121,7 +121,7 @@ def test_terminal_cli_and_html_show_the_same_numbers(pytester: pytest.Pytester) 
 
 
 def test_spread_is_defined_once(tmp_path: Path) -> None:
-    from pytest_concur._reporting import format as fmt
+    from pytest_concur import _format as fmt
 
     assert fmt.spread(0.125) == "12%"  # interquartile range / median, as a whole percentage
     assert fmt.spread(float("nan")) == fmt.MISSING

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from .._reporting import format as fmt
+from .. import _format as fmt
 from .._stats.samples import median_ci
 from .select import Chosen
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .._reporting import format as fmt
+from .. import _format as fmt
 from .._stats.samples import (
     ALPHA,
     median_ci,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from .._reporting import format as fmt
+from .. import _format as fmt
 from .._running.adaptive import AdaptivePlan
 from .._stats.spending import Spending, bound_spending, comparison_spending, unanimous_sign_p
 from .expectations import Bounded, Compare, Similar, Speedup

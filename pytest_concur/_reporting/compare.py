@@ -12,10 +12,10 @@ from typing import Final
 
 import pandas as pd
 
+from .. import _format as fmt
 from .._storing.catalog import find_runs
 from .._storing.reading import expand_paths
 from .._variant import variant_label
-from . import format as fmt
 from .rows import experiment_title, records
 from .thresholds import Threshold
 

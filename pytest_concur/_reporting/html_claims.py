@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import format as fmt
+from .. import _format as fmt
 from .html_common import badge, html_table, present
 from .rows import records
 from .svg import (

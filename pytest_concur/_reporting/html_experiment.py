@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .. import _format as fmt
 from .._stats.amdahl import fit_amdahl
 from .._variant import variant_label
-from . import format as fmt
 from .html_common import Context, badge, html_table
 from .html_timelines import timelines
 from .rows import records, summary_tables

@@ -9,8 +9,8 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from .. import _format as fmt
 from .._variant import variant_label
-from . import format as fmt
 from .html_common import Context, present
 from .rows import records
 from .svg import PALETTE, model_colour, text

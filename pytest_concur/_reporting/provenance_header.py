@@ -9,7 +9,7 @@ from typing import Any, Final
 
 import pandas as pd
 
-from .format import escape
+from .._format import escape
 
 #: Facts that move the numbers: two runs that differ in one are not like for like.
 COMPARED: Final = (

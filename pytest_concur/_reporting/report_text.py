@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import format as fmt
+from .. import _format as fmt
 from .compare import comparison_rows
 from .rows import SUMMARY_LEGEND, records, summary_tables
 from .tables import aligned, markdown

@@ -11,8 +11,8 @@ from typing import Any, Final
 
 import pyarrow.parquet as pq
 
+from .._format import escape
 from .._storing.catalog import StoredRun, stored_runs
-from .format import escape
 from .tables import aligned, markdown
 
 COLUMNS: Final = ("date", "name", "run_id", "commit", "python", "gil", "rounds")

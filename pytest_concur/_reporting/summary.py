@@ -7,8 +7,8 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from .. import _format as fmt
 from .._measuring.crowding import Crowding, crowded, other_cores_busy, quiet_rounds, usable_cores
-from . import format as fmt
 
 #: A variant is one model at one worker count for one experiment and parameter set.
 VARIANT_KEYS: Final = ["experiment", "params", "model", "workers"]

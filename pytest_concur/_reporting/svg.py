@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Final
 
-from . import format as fmt
+from .. import _format as fmt
 
 FONT: Final = "system-ui, -apple-system, 'Segoe UI', Roboto, 'DejaVu Sans', sans-serif"
 _AXIS: Final = "#6b7280"

@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from . import format as fmt
+from .. import _format as fmt
 from .svg import _GRID, _axes, _clip, _Frame, _num, _open, nice_ticks, text
 
 

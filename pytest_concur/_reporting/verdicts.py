@@ -12,7 +12,7 @@ from typing import Any, Final
 
 import pandas as pd
 
-from . import format as fmt
+from .. import _format as fmt
 from .rows import records
 from .tables import aligned
 
