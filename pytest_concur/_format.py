@@ -141,6 +141,23 @@ def mebibytes(value: object) -> str:
     return MISSING if found is None else f"{found / 2**20:.1f} MiB"
 
 
+def size(value: object) -> str:
+    """A size in bytes in the binary unit that keeps it short: ``512 B``, ``24.0 MiB``."""
+    found = _finite(value)
+    if found is None:
+        return MISSING
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if abs(found) >= scale:
+            return f"{found / scale:.1f} {unit}"
+    return f"{found:.0f} B"
+
+
+def count(value: object) -> str:
+    """A count of things, with thousands separated: ``20,000``."""
+    found = _finite(value)
+    return MISSING if found is None else f"{found:,.0f}"
+
+
 def figure(value: object) -> str:
     """A count or measure without a unit: three significant digits, four from 10 000."""
     found = _finite(value)

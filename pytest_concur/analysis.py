@@ -20,7 +20,9 @@ from ._reporting.statistics import (
     prepared,
     summarize_variants,
 )
-from ._reporting.summary import VARIANT_KEYS, measured_rounds
+from ._rounds.counting import measured
+from ._rounds.numbers import ALPHA
+from ._rounds.variant import VARIANT_KEYS
 from ._stats.amdahl import fit_amdahl
 from ._storing.frames import (
     CATEGORY_COLUMNS,
@@ -220,7 +222,7 @@ def compare(
     *,
     baseline: object = None,
     metric: str = "wall",
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
 ) -> pd.DataFrame:
     """Every value of ``by`` against a baseline value, variant by variant.
 
@@ -246,7 +248,7 @@ class ConcurAccessor:
 
     def measured(self) -> pd.DataFrame:
         """Rounds that count: not warm-up, and passed."""
-        return measured_rounds(prepared(self._frame))
+        return measured(prepared(self._frame))
 
     def summarize(
         self,
@@ -280,7 +282,7 @@ class ConcurAccessor:
         *,
         baseline: object = None,
         metric: str = "wall",
-        alpha: float = 0.05,
+        alpha: float = ALPHA,
     ) -> pd.DataFrame:
         """See :func:`pytest_concur.compare`."""
         return compare(self._frame, by, baseline=baseline, metric=metric, alpha=alpha)

@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, NoReturn
 
-from ._reporting.compare import DEFAULT_ALPHA
 from ._reporting.thresholds import Threshold, parse_thresholds
+from ._rounds.numbers import ALPHA
 
 FORMATS: Final = ("table", "markdown", "csv", "json")
 
@@ -141,8 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument(
         "--alpha",
         type=_alpha_arg,
-        default=DEFAULT_ALPHA,
-        help=f"significance level of the rank test (default {DEFAULT_ALPHA})",
+        default=ALPHA,
+        help=f"significance level of the rank test (default {ALPHA})",
     )
     compare.add_argument(
         "--format", choices=FORMATS, default="table", help="output format (default: table)"

@@ -24,9 +24,9 @@ from pytest_concur._measuring.cpu_quota import (
     parse_cpu_max,
     usable_cores,
 )
-from pytest_concur._measuring.crowding import crowded
-from pytest_concur._measuring.crowding import usable_cores as usable_cores_of_rows
 from pytest_concur._measuring.environment import usable_cpus
+from pytest_concur._rounds.counting import crowded
+from pytest_concur._rounds.counting import usable_cores_of as usable_cores_of_rows
 
 V2_MOUNTINFO = "30 23 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n"
 V1_MOUNTINFO = (

@@ -12,7 +12,10 @@ from hypothesis import strategies as st
 import pytest_concur as pc
 from pytest_concur._claims.verdicts import ClaimSpec, evaluate_claims, verdict_rows
 from pytest_concur._claims.vocabulary import Verdict
-from pytest_concur._measuring.crowding import (
+from pytest_concur._measuring.environment import current_environment
+from pytest_concur._reporting.summary import summarize_rounds, warnings_for
+from pytest_concur._reporting.verdicts import verdict_lines
+from pytest_concur._rounds.counting import (
     IDLE_MARGIN,
     OTHER_CORES,
     Crowding,
@@ -20,9 +23,6 @@ from pytest_concur._measuring.crowding import (
     crowding,
     other_cores_busy,
 )
-from pytest_concur._measuring.environment import current_environment
-from pytest_concur._reporting.summary import summarize_rounds, warnings_for
-from pytest_concur._reporting.verdicts import verdict_lines
 from pytest_concur._storing.frames import rows_frame
 
 

@@ -8,8 +8,12 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from pytest_concur._measuring.crowded_round import other_cores, round_crowded
-from pytest_concur._measuring.crowding import MIN_QUIET_ROUNDS, quiet_rounds
+from pytest_concur._rounds.counting import (
+    MIN_QUIET_ROUNDS,
+    other_cores,
+    quiet_rounds,
+    round_crowded,
+)
 from pytest_concur._running.adaptive import AdaptivePlan
 from pytest_concur._running.retry import CrowdedRetry
 from pytest_concur._running.schedule import RoundSchedule
@@ -169,7 +173,7 @@ def test_a_variant_with_too_few_quiet_rounds_keeps_them_all_and_is_named() -> No
     assert len(selection.rows) == 8
     assert selection.busy_variants == {("e", "", "threads", 2)}
     reason = selection.busy_reason()
-    assert reason.startswith("machine busy: fewer than 3 quiet rounds of threadsx2")
+    assert reason == "machine busy: 3 of 4 rounds of threads-2 crowded; rerun on a quiet machine"
 
 
 def test_the_round_loop_imports_no_pandas_numpy_or_scipy() -> None:

@@ -17,6 +17,11 @@ CODES: Final[Mapping[str, str]] = {
     "scales": "close to linear in the workers",
 }
 
+#: Codes a crowded machine can fake: a busy variant (too few quiet rounds, the claims'
+#: rule) says ``crowded`` instead. Short of CPUs, threads look held by a GIL, more
+#: workers look no faster, speedups look poor and workers look idle while one works.
+FAKED_BY_CROWDING: Final = frozenset({"gil_bound", "oversubscribed", "scales", "imbalanced"})
+
 #: Models whose workers are threads of the measuring process (the GIL serialises them).
 THREAD_MODELS: Final = frozenset({"threads"})
 #: Models that pickle arguments and results across processes (transfer is measured there).

@@ -7,7 +7,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .._stats.samples import ALPHA, p_less
+from .. import _format as fmt
+from .._rounds.numbers import ALPHA
+from .._stats.samples import p_less
 from . import codes as c
 from .signals import VariantSignals
 
@@ -48,6 +50,22 @@ def _findings(
 ) -> list[tuple[str, str]]:
     if v.rounds == 0:
         return []
+    found = _measured_findings(v, group, serial)
+    if v.busy is not None or (serial is not None and serial.busy is not None):
+        # short of CPUs, the numbers fake these: the quiet rounds would have to say them
+        found = {code: why for code, why in found.items() if code not in c.FAKED_BY_CROWDING}
+    if v.busy is not None:
+        found["crowded"] = (
+            f"{v.busy.crowded_rounds} of {v.busy.rounds} rounds crowded, too few quiet ones "
+            f"to judge on: {v.crowding.describe()}"
+        )
+    return [(code, found[code]) for code in c.CODES if code in found]
+
+
+def _measured_findings(
+    v: VariantSignals, group: Sequence[VariantSignals], serial: VariantSignals | None
+) -> dict[str, str]:
+    """The codes the variant's numbers show, each with its sentence."""
     found: dict[str, str] = {}
     wall = v.wall_s
     # as busy as one computing thread (serial's cores where it ran: crowding lowers both)
@@ -59,19 +77,22 @@ def _findings(
         and (serial is None or _computes(serial))
         and c.GIL_CORES_LOW * one_thread <= v.cores_used <= c.GIL_CORES_HIGH
     ):
-        found["gil_bound"] = f"{v.cores_used:.2f} of {v.workers} cores"
+        found["gil_bound"] = f"{fmt.cores(v.cores_used)} of {v.workers} cores"
     if v.startup_s / wall >= c.STARTUP_SHARE:
         found["startup_bound"] = (
-            f"start-up took {v.startup_s * 1e3:.1f} ms, {v.startup_s / wall:.0%} of the round"
+            f"start-up took {fmt.seconds(v.startup_s)}, {fmt.percent(v.startup_s / wall)} of "
+            f"the round"
         )
     # CPU time can read 0 (clock ticks of the psutil backend, a round that only waited)
     if v.cpu_s > 0 and v.transfer_s / v.cpu_s >= c.TRANSFER_SHARE:
         found["transfer_bound"] = (
-            f"pickling {_bytes(v.transfer_bytes)} took {v.transfer_s * 1e3:.1f} ms, "
-            f"{v.transfer_s / v.cpu_s:.0%} of the round's CPU time"
+            f"pickling {fmt.size(v.transfer_bytes)} took {fmt.seconds(v.transfer_s)}, "
+            f"{fmt.percent(v.transfer_s / v.cpu_s)} of the round's CPU time"
         )
     if v.idle_share >= c.IDLE_SHARE:  # from map calls of at least MIN_MAP_S only
-        found["imbalanced"] = f"workers sat idle {v.idle_share:.0%} of each map while one worked"
+        found["imbalanced"] = (
+            f"workers sat idle {fmt.percent(v.idle_share)} of each map while one worked"
+        )
     fewer = _not_slower_with_fewer(v, group)
     if fewer is not None:
         found["oversubscribed"] = (
@@ -80,16 +101,14 @@ def _findings(
     blocked = _loop_blocked(v, serial)
     if blocked is not None:
         found["loop_blocked"] = blocked
-    if v.crowding.crowded:
-        found["crowded"] = v.crowding.describe()
     if serial is not None and v.workers >= 2 and v.model != "serial":
         efficiency = serial.wall_s / wall / v.workers
         if efficiency >= c.SCALES_EFFICIENCY:
             found["scales"] = (
-                f"{serial.wall_s / wall:.2f}x over serial with {v.workers} workers "
-                f"({efficiency:.0%} efficient)"
+                f"{fmt.speedup(serial.wall_s / wall)} over serial with {v.workers} workers "
+                f"({fmt.percent(efficiency)} efficient)"
             )
-    return [(code, found[code]) for code in c.CODES if code in found]
+    return found
 
 
 def _free_cpus(v: VariantSignals) -> float:
@@ -129,22 +148,16 @@ def _loop_blocked(v: VariantSignals, serial: VariantSignals | None) -> str | Non
     if not math.isnan(v.overlap):
         if v.tasks_per_loop >= 2 and v.overlap <= c.LOOP_OVERLAP:
             return (
-                f"{v.tasks_per_loop:.0f} tasks per loop ran {v.overlap:.2f} at a time "
-                f"(one after another)"
+                f"{fmt.count(v.tasks_per_loop)} tasks per loop ran {fmt.cores(v.overlap)} at a "
+                f"time (one after another)"
             )
         return None
     if serial is None or v.workers < 2:
         return None
     speedup = serial.wall_s / v.wall_s
     if speedup < c.LOOP_SPEEDUP and v.cores_used < c.LOOP_CORES:
-        return f"{speedup:.2f}x over serial while waiting ({v.cores_used:.2f} cores)"
+        return (
+            f"{fmt.speedup(speedup)} over serial while waiting ({fmt.cores(v.cores_used)} cores)"
+        )
     return None
 
-
-def _bytes(count: float) -> str:
-    if math.isnan(count):
-        return "? bytes"
-    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if count >= size:
-            return f"{count / size:.1f} {unit}"
-    return f"{count:.0f} B"

@@ -8,10 +8,11 @@ from typing import Final, cast
 
 import pandas as pd
 
+from .._rounds.counting import measured
 from .diagnose import Diagnosis, diagnose_group
 from .recommend import Recommendation, recommend_group
 from .scaling import describe, scaling_of
-from .signals import VariantSignals, measured, variant_signals
+from .signals import VariantSignals, variant_signals
 
 RECOMMEND_COLUMNS: Final = [f.name for f in dataclasses.fields(Recommendation)]
 DIAGNOSE_COLUMNS: Final = ["experiment", "params", "variant", "model", "workers", "codes", "text"]

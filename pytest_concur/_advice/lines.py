@@ -6,15 +6,11 @@ import html
 
 import pandas as pd
 
+from .._format import escape as _escape
+from .._rounds.variant import keyed, variant_label
 from .frames import recommendations, scaling
 
 TITLE = "decisions"
-
-
-def _escape(value: str) -> str:
-    """Control characters from test ids and errors must not drive the terminal."""
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in value)
-
 
 def _title(experiment: str, params: str) -> str:
     return experiment + (f" [{params}]" if params else "")
@@ -29,11 +25,19 @@ def decision_lines(rows: pd.DataFrame, tasks: pd.DataFrame | None = None) -> lis
     for rec in recommendations(rows, tasks):
         out.append(f"  {_escape(_title(rec.experiment, rec.params))}: {_escape(rec.reason)}")
         if rec.best is not None:
-            best.add((rec.experiment, rec.params, rec.best.rsplit("-", 1)[0]))
+            best.add((rec.experiment, rec.params, rec.best))
     # the terminal shows the recommended model's fit only: fit nothing else (bootstraps)
-    keys = zip(rows["experiment"].astype(str), rows["params"].astype(object).fillna("").astype(str),
-               rows["model"].astype(str), strict=True)  # fmt: skip
-    wanted = [key in best or key[2] == "serial" for key in keys]
+    plain = keyed(rows)
+    labels = [variant_label(m, w) for m, w in zip(plain["model"], plain["workers"], strict=True)]
+    best_models = {
+        (experiment, params, model)
+        for experiment, params, model, label in zip(
+            plain["experiment"], plain["params"], plain["model"], labels, strict=True
+        )
+        if (experiment, params, label) in best
+    }
+    keys = zip(plain["experiment"], plain["params"], plain["model"], strict=True)
+    wanted = [key in best_models or key[2] == "serial" for key in keys]
     for _, fit in scaling(rows[wanted]).iterrows():
         title = _title(str(fit["experiment"]), str(fit["params"]))
         out.append(f"  {_escape(title)}: scaling: {_escape(str(fit['text']))}")

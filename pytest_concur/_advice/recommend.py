@@ -14,7 +14,10 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .._stats.samples import ALPHA, median_ci, p_less
+from .. import _format as fmt
+from .._rounds.counting import busy_reason
+from .._rounds.numbers import ALPHA
+from .._stats.samples import median_ci, p_less
 from . import codes as c
 from .diagnose import Diagnosis
 from .signals import VariantSignals
@@ -67,6 +70,9 @@ def recommend_group(
     if len(ran) == 1:
         text = f"only {ran[0].label} was measured: nothing to compare it with"
         return _nothing(first, ("one_variant", *problems), "; ".join([text, *notes]))
+    busy = [v.busy for v in ran if v.busy is not None]
+    if busy:  # the claims' rule: nothing is decided on crowded rounds
+        return _nothing(first, ("machine_busy", *problems), "; ".join([busy_reason(busy), *notes]))
 
     fastest = ran[0]
     contenders = [v for v in ran if v is fastest or p_less(fastest.walls, v.walls) > ALPHA]
@@ -85,28 +91,25 @@ def recommend_group(
     head = f"use {best.label}: "
     if tie:
         head += (
-            f"tie with {runner_up.label} (medians {_seconds(best.wall_s)} and "
-            f"{_seconds(runner_up.wall_s)}, not significantly different: p={p_value:.2g}); "
-            f"{best.label} is cheaper on {decided_by}"
+            f"tie with {runner_up.label} (medians {fmt.seconds(best.wall_s)} and "
+            f"{fmt.seconds(runner_up.wall_s)}, not significantly different: "
+            f"p={fmt.p_value(p_value)}); {best.label} is cheaper on {decided_by}"
         )
     else:
-        head += f"{margin:.2f}x faster than {runner_up.label}"
+        head += f"{fmt.speedup(margin)} faster than {runner_up.label}"
     if serial is not None and best is not serial and runner_up is not serial:
-        head += f", {speedup:.2f}x than serial"
+        head += f", {fmt.speedup(speedup)} than serial"
     if serial is not None and best is not serial:
-        head += f" (interval {low:.2f}-{high:.2f}x)"
+        head += f" (interval {fmt.number(low, '.2f')}-{fmt.speedup(high)})"
     whys = [
         f"{d.variant.label} is {code}: {why}"
         for d in diagnoses
         for code, why in d.findings
         if code not in ("scales", "crowded") and d.variant.rounds
     ]
-    crowded = [d.variant for d in diagnoses if "crowded" in d.codes]
-    if crowded:
-        whys.append(
-            f"crowded: {', '.join(v.label for v in crowded)} shared the CPUs with other "
-            f"processes (numbers may move on a quiet machine)"
-        )
+    dropped = sum(v.dropped for v in ran)
+    if dropped:
+        whys.append(f"{dropped} crowded round(s) left out, quiet ones used")
     return Recommendation(
         experiment=first.experiment,
         params=first.params,
@@ -171,20 +174,19 @@ def _workload_mismatch(group: Sequence[VariantSignals]) -> str | None:
     if not ran:
         return None
     base = min(ran, key=lambda v: (v.model != "serial", v.workers))
-    if base.workers != 1 or base.crowding.crowded:  # crowding lowers cores used: no witness
+    if base.workers != 1 or base.busy is not None:  # crowding lowers cores used: no witness
         return None
     if base.workload == "cpu" and base.cores_used < c.CPU_MARKER_CORES:
         return (
-            f"marked cpu, but {base.label} kept only {base.cores_used:.2f} cores busy: "
+            f"marked cpu, but {base.label} kept only {fmt.cores(base.cores_used)} cores busy: "
             f"it mostly waits"
         )
     if base.workload == "io" and base.cores_used > c.IO_MARKER_CORES:
-        return f"marked io, but {base.label} kept {base.cores_used:.2f} cores busy: it computes"
+        return (
+            f"marked io, but {base.label} kept {fmt.cores(base.cores_used)} cores busy: "
+            f"it computes"
+        )
     return None
-
-
-def _seconds(value: float) -> str:
-    return f"{value * 1e3:.1f} ms" if value < 1.0 else f"{value:.3f} s"
 
 
 def _short(error: str | None) -> str:

@@ -18,6 +18,7 @@ from typing import Final
 
 import numpy as np
 
+from .. import _format as fmt
 from .._stats.amdahl import fit_amdahl
 from . import codes as c
 
@@ -154,13 +155,15 @@ def scaling_of(
 def describe(model: str, scaling: Scaling) -> str:
     """One sentence: the fit, the predictions with intervals, where workers stop paying."""
     fit = scaling.fit
-    law = (f"USL sigma={fit.sigma:.3f} kappa={fit.kappa:.4f}" if fit.law == "usl"
-           else f"Amdahl p={1 - fit.sigma:.3f}")  # fmt: skip
+    law = (f"USL sigma={fmt.number(fit.sigma, '.3f')} kappa={fmt.number(fit.kappa, '.4f')}"
+           if fit.law == "usl" else f"Amdahl p={fmt.number(1 - fit.sigma, '.3f')}")  # fmt: skip
     parts = [
-        f"{p.speedup:.2f}x ({p.low:.2f}-{p.high:.2f}) at {p.workers}" for p in scaling.predictions
+        f"{fmt.speedup(p.speedup)} ({fmt.number(p.low, '.2f')}-{fmt.speedup(p.high)}) at "
+        f"{p.workers}"
+        for p in scaling.predictions
     ]
     stop = (f"past {scaling.stops_paying_at} worker(s) each doubling adds under "
-            f"{c.DOUBLING_GAIN:.0%}" if scaling.stops_paying_at is not None
+            f"{fmt.percent(c.DOUBLING_GAIN)}" if scaling.stops_paying_at is not None
             else "doubling keeps paying")  # fmt: skip
     measured = ",".join(str(n) for n in scaling.measured)
     return f"{model} fitted on workers {measured} ({law}): predicts {'; '.join(parts)}; {stop}"

@@ -1,8 +1,10 @@
 """Per-variant signals read from the rounds (and, where given, the tasks) of a results frame.
 
-A variant is one model at one worker count of one experiment and parameter set. The
-signals are medians over its measured rounds (passed, not warm-up), with the raw wall
-times kept for the rank tests.
+A variant is one model at one worker count of one experiment and parameter set. Its
+signals are medians over its measured rounds under the quiet-round rule
+(_rounds/counting.py), the rule the claims use: crowded rounds are left out where the
+variant has quiet ones to spare, and a variant with too few quiet rounds is *busy*, so
+that nothing is decided on it. The raw wall times are kept for the rank tests.
 """
 
 from __future__ import annotations
@@ -14,15 +16,10 @@ from typing import cast
 
 import pandas as pd
 
-from .._measuring.crowding import Crowding, crowding
+from .._rounds.counting import BusyVariant, Crowding, crowding, measured, quiet_rounds
+from .._rounds.numbers import median
+from .._rounds.variant import VARIANT_KEYS, VariantKey, keyed, variant_label
 from .codes import MIN_MAP_S
-
-_KEYS = ["experiment", "params", "model", "workers"]
-
-
-def variant_label(model: str, workers: int) -> str:
-    """The variant as test ids name it: ``serial``, ``threads-2``."""
-    return model if model == "serial" else f"{model}-{workers}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +31,7 @@ class VariantSignals:
     model: str
     workers: int
     workload: str
+    #: measured rounds the signals rest on (crowded ones left out where quiet ones sufficed)
     rounds: int
     failed: int
     error: str | None
@@ -46,7 +44,12 @@ class VariantSignals:
     gil_enabled: bool | None
     transfer_s: float
     transfer_bytes: float
+    #: what the sampler saw over all the variant's measured rounds
     crowding: Crowding
+    #: set when the variant had too few quiet rounds: its signals rest on crowded ones
+    busy: BusyVariant | None = None
+    #: crowded rounds left out because the variant had quiet ones to spare
+    dropped: int = 0
     #: median share of a map call's span that workers sat idle while another worked
     idle_share: float = math.nan
     #: median number of an event loop's tasks running at once (1.0: one after another)
@@ -59,16 +62,12 @@ class VariantSignals:
         return variant_label(self.model, self.workers)
 
     @property
+    def key(self) -> VariantKey:
+        return (self.experiment, self.params, self.model, self.workers)
+
+    @property
     def wall_s(self) -> float:
-        return _median(self.walls)
-
-
-def _median(values: tuple[float, ...] | list[float]) -> float:
-    clean = sorted(v for v in values if not math.isnan(v))
-    if not clean:
-        return math.nan
-    middle = len(clean) // 2
-    return clean[middle] if len(clean) % 2 else (clean[middle - 1] + clean[middle]) / 2
+        return median(self.walls)
 
 
 def _column(rows: pd.DataFrame, name: str) -> pd.Series:
@@ -78,8 +77,7 @@ def _column(rows: pd.DataFrame, name: str) -> pd.Series:
 
 
 def _med(rows: pd.DataFrame, name: str) -> float:
-    values = _column(rows, name).dropna()
-    return float(values.median()) if len(values) else math.nan
+    return median(_column(rows, name).tolist())
 
 
 def _gil(rows: pd.DataFrame) -> bool | None:
@@ -91,38 +89,33 @@ def _gil(rows: pd.DataFrame) -> bool | None:
     return bool(values.astype(bool).all())
 
 
-def measured(rows: pd.DataFrame) -> pd.DataFrame:
-    """Rounds that count: passed and not warm-up."""
-    warmup = rows["warmup"].fillna(False).astype(bool)
-    return rows[(~warmup) & (rows["outcome"].astype(str) == "passed")]
+def _by_variant(rows: pd.DataFrame) -> dict[VariantKey, pd.DataFrame]:
+    return {
+        (str(k[0]), str(k[1]), str(k[2]), int(cast(int, k[3]))): group
+        for k, group in rows.groupby(VARIANT_KEYS, sort=False)
+    }
 
 
 def variant_signals(rows: pd.DataFrame, tasks: pd.DataFrame | None = None) -> list[VariantSignals]:
     """One VariantSignals per variant in ``rows`` (a frame of rounds), in first-seen order."""
     if rows.empty:
         return []
-    keyed = rows.assign(
-        params=rows["params"].astype(object).fillna("").astype(str),
-        experiment=rows["experiment"].astype(str),
-        model=rows["model"].astype(str),
-        workers=pd.to_numeric(rows["workers"]).astype("int64"),
-    )
-    good = measured(keyed)
-    task_signals = _task_signals(good, tasks) if tasks is not None and len(tasks) else {}
+    every = keyed(rows)
+    counted = measured(every)
+    quiet = quiet_rounds(counted)
+    busy = {variant.key: variant for variant in quiet.busy}
+    good = _by_variant(quiet.rows)
+    counted_by = _by_variant(counted)
+    task_signals = _task_signals(quiet.rows, tasks) if tasks is not None and len(tasks) else {}
     out: list[VariantSignals] = []
-    for key, group in keyed.groupby(_KEYS, sort=False):
-        experiment, params, model, workers = (
-            str(key[0]),
-            str(key[1]),
-            str(key[2]),
-            int(cast(int, key[3])),
-        )
-        ok = measured(group)
+    for key, group in _by_variant(every).items():
+        ok = good.get(key, group.iloc[0:0])
+        mine = counted_by.get(key, group.iloc[0:0])
         failed = group[group["outcome"].astype(str) == "failed"]
         error = str(failed["error"].iloc[0]) if len(failed) and "error" in failed else None
         usable = _med(group, "usable_cpus")
-        idle, overlap, per_loop = task_signals.get((experiment, params, model, workers),
-                                                   (math.nan, math.nan, math.nan))  # fmt: skip
+        idle, overlap, per_loop = task_signals.get(key, (math.nan, math.nan, math.nan))
+        experiment, params, model, workers = key
         out.append(
             VariantSignals(
                 experiment=experiment,
@@ -143,6 +136,8 @@ def variant_signals(rows: pd.DataFrame, tasks: pd.DataFrame | None = None) -> li
                 transfer_s=_med(ok, "transfer_s"),
                 transfer_bytes=_med(ok, "transfer_bytes"),
                 crowding=crowding(ok),
+                busy=busy.get(key),
+                dropped=len(mine) - len(ok),
                 idle_share=idle,
                 overlap=overlap,
                 tasks_per_loop=per_loop,
@@ -153,17 +148,18 @@ def variant_signals(rows: pd.DataFrame, tasks: pd.DataFrame | None = None) -> li
 
 def _task_signals(
     good: pd.DataFrame, tasks: pd.DataFrame
-) -> dict[tuple[str, str, str, int], tuple[float, float, float]]:
+) -> dict[VariantKey, tuple[float, float, float]]:
     """Idle share and loop overlap per variant, from the spans of its measured rounds."""
     needed = {"run_id", "test_id", "round", "map_index", "pid", "thread_id", "start_s", "end_s"}
     if not needed <= set(tasks.columns) or good.empty:
         return {}
-    rounds = good[["run_id", "test_id", "round", *_KEYS]].astype({"run_id": str, "test_id": str})
+    rounds = good[["run_id", "test_id", "round", *VARIANT_KEYS]]
+    rounds = rounds.astype({"run_id": str, "test_id": str})
     spans = tasks.astype({"run_id": str, "test_id": str}).merge(
         rounds, on=["run_id", "test_id", "round"], how="inner", suffixes=("_task", "")
     )
-    result: dict[tuple[str, str, str, int], tuple[float, float, float]] = {}
-    for key, group in spans.groupby(_KEYS, sort=False):
+    result: dict[VariantKey, tuple[float, float, float]] = {}
+    for key, group in spans.groupby(VARIANT_KEYS, sort=False):
         idles: list[float] = []
         overlaps: list[float] = []
         per_loop: list[float] = []
@@ -177,9 +173,9 @@ def _task_signals(
                         overlaps.append(busy / span)
                         per_loop.append(float(len(loop)))
         result[(str(key[0]), str(key[1]), str(key[2]), int(cast(int, key[3])))] = (
-            _median(idles),
-            _median(overlaps),
-            _median(per_loop),
+            median(idles),
+            median(overlaps),
+            median(per_loop),
         )
     return result
 

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from .. import _format as fmt
-from .._stats.samples import median_ci
-from .select import Chosen
+from .._rounds.numbers import median
+from .._stats.samples import median_ci, p_less, p_sign_above, p_sign_below
+from .selectors import Chosen
 
 Status = Literal["confirmed", "refuted", "inconclusive"]
 STATUSES: Final[tuple[Status, ...]] = ("confirmed", "refuted", "inconclusive")
@@ -58,7 +59,7 @@ class Verdict:
     experiment: str = ""
     claim: str = ""
     #: cores other processes kept busy during the experiment's rounds (median; NaN
-    #: without the per-core sampler) and whether that crowded the machine (_measuring/crowding.py)
+    #: without the per-core sampler) and whether that crowded the machine (_rounds/counting.py)
     other_cores_busy: float = math.nan
     crowded: bool = False
 
@@ -143,15 +144,6 @@ def decide(p_yes: float, p_no: float, alpha: float) -> Status:
     return "inconclusive"
 
 
-def median(values: Sequence[float]) -> float:
-    ordered = sorted(values)
-    n = len(ordered)
-    if n == 0:
-        return math.nan
-    middle = n // 2
-    return ordered[middle] if n % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
-
 def format_value(value: float | None, metric: str) -> str:
     """A measured value in its metric's unit, short enough for a report line."""
     unit = _METRIC_UNITS.get(metric)
@@ -171,6 +163,53 @@ def ratio_text(ratio: float) -> str:
 def p_text(p: float) -> str:
     return f"p={fmt.p_value(p)}"
 
+
+
+#: One side of "x < y": the rounds of a variant, or a bound.
+Side = Sequence[float] | float
+#: "x < y": the rounds of x lie below those of y (a rank test), or the rounds lie below or
+#: above a bound (a sign test).
+Less = tuple[Side, Side]
+
+
+@dataclass(frozen=True, slots=True)
+class Hypotheses:
+    """What an expectation means over the rounds: every ``yes`` holding confirms it, any
+    ``no`` holding refutes it. Verdicts test them (p-values); adaptive rounds ask whether
+    the rounds already say so unanimously (_claims/interim.py)."""
+
+    yes: tuple[Less, ...]
+    no: tuple[Less, ...]
+
+    def p_values(self) -> tuple[float, float]:
+        """The p-value that confirms (the weakest yes) and the one that refutes (the
+        strongest no)."""
+        return max(_p_less(less) for less in self.yes), min(_p_less(less) for less in self.no)
+
+    def unanimous(self) -> Literal["confirmed", "refuted"] | None:
+        """Confirmed or refuted by every round, or None while the rounds disagree."""
+        if all(_every(less) for less in self.yes):
+            return "confirmed"
+        if any(_every(less) for less in self.no):
+            return "refuted"
+        return None
+
+
+def _p_less(less: Less) -> float:
+    x, y = less
+    if isinstance(x, int | float):
+        return p_sign_above(y, x)  # type: ignore[arg-type]  # y is rounds: both can't be bounds
+    if isinstance(y, int | float):
+        return p_sign_below(x, y)
+    return p_less(x, y)
+
+
+def _every(less: Less) -> bool:
+    """Every round of x below every round of y (or the bound)."""
+    x, y = less
+    highest = x if isinstance(x, int | float) else max(x)
+    lowest = y if isinstance(y, int | float) else min(y)
+    return highest < lowest
 
 
 def combine_gil(first: str, second: str) -> str:

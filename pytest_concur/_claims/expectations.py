@@ -1,8 +1,11 @@
 """The expectation types: comparisons, similarity, bounds and speedups over measured rounds.
 
 Each is a frozen dataclass of plain values (so it travels from xdist workers, see
-``transport.py``) with ``describe()``, ``problem_with(models, workers)`` and
-``evaluate(rows) -> Verdict``. Users build them with the functions in ``vocabulary.py``.
+``transport.py``) with ``describe()``, ``problem_with(models, workers)``,
+``evaluate(rows) -> Verdict`` and ``settled_at(look)`` (whether adaptive rounds may stop
+for it, _claims/interim.py). What confirms and what refutes an expectation is said once,
+in its ``hypotheses``: the verdict tests them, the early look asks whether every round
+agrees. Users build them with the functions in ``vocabulary.py``.
 """
 
 from __future__ import annotations
@@ -14,29 +17,27 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .. import _format as fmt
+from .._rounds.numbers import ALPHA, median
 from .._stats.samples import (
-    ALPHA,
     median_ci,
-    p_less,
-    p_sign_above,
-    p_sign_below,
     scaled,
     smallest_possible_p,
     smallest_possible_sign_p,
 )
 from .decision import (
+    Hypotheses,
     Status,
     Verdict,
     combine,
     decide,
     format_value,
     measured_verdict,
-    median,
     p_text,
     ratio_text,
     undecided,
 )
-from .select import Select, choose, choose_pair, unknown_variant
+from .interim import Judged, Look, Settled, as_settled, combine_settled
+from .selectors import Select, choose, choose_pair, unknown_variant
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -67,6 +68,19 @@ class Compare:
         """Why this can never be judged for an experiment of these models and workers."""
         return unknown_variant((self.subject, self.baseline), models, workers)
 
+    def hypotheses(self, a: Sequence[float], b: Sequence[float]) -> Hypotheses:
+        """"a x by < b" confirms, "b < a x by" refutes (the other way round negated)."""
+        smaller, larger = (scaled(a, self.by), b), (b, scaled(a, self.by))
+        if self.negate:
+            return Hypotheses((larger,), (smaller,))
+        return Hypotheses((smaller,), (larger,))
+
+    def judged_at(self, look: Look) -> Judged:
+        return look.pair(self.subject, self.baseline, self.metric, self.alpha, self.hypotheses)
+
+    def settled_at(self, look: Look) -> Settled:
+        return as_settled(self.judged_at(look))
+
     def evaluate(self, rows: pd.DataFrame) -> Verdict:
         text = self.describe()
         pair = choose_pair(rows, self.subject, self.baseline, self.metric)
@@ -81,11 +95,7 @@ class Compare:
                 threshold=self.by,
             )
         a, b = pair
-        # "a x by < b": confirmed when significant, refuted when "a x by > b" is
-        p_yes = p_less(scaled(a.values, self.by), b.values)
-        p_no = p_less(b.values, scaled(a.values, self.by))
-        if self.negate:
-            p_yes, p_no = p_no, p_yes
+        p_yes, p_no = self.hypotheses(a.values, b.values).p_values()
         median_a, median_b = median(a.values), median(b.values)
         ratio = median_b / median_a if median_a > 0 else math.inf
         best = smallest_possible_p(len(a.values), len(b.values))
@@ -130,6 +140,19 @@ class Similar:
         """Why this can never be judged for an experiment of these models and workers."""
         return unknown_variant((self.subject, self.baseline), models, workers)
 
+    def hypotheses(self, a: Sequence[float], b: Sequence[float]) -> Hypotheses:
+        """Equivalence: both "a < w b" and "b < w a" confirm (two one-sided tests); either
+        "w b < a" or "w a < b" refutes."""
+        w = self.within
+        return Hypotheses(
+            yes=((a, scaled(b, w)), (b, scaled(a, w))),
+            no=((scaled(b, w), a), (scaled(a, w), b)),
+        )
+
+    def settled_at(self, look: Look) -> Settled:
+        pair = look.pair(self.subject, self.baseline, self.metric, self.alpha, self.hypotheses)
+        return as_settled(pair)
+
     def evaluate(self, rows: pd.DataFrame) -> Verdict:
         text = self.describe()
         pair = choose_pair(rows, self.subject, self.baseline, self.metric)
@@ -145,9 +168,7 @@ class Similar:
             )
         a, b = pair
         w = self.within
-        # equivalence: both "a < w b" and "b < w a" significant (two one-sided tests)
-        p_yes = max(p_less(a.values, scaled(b.values, w)), p_less(b.values, scaled(a.values, w)))
-        p_no = min(p_less(scaled(b.values, w), a.values), p_less(scaled(a.values, w), b.values))
+        p_yes, p_no = self.hypotheses(a.values, b.values).p_values()
         median_a, median_b = median(a.values), median(b.values)
         ratio = median_b / median_a if median_a > 0 else math.inf
         best = smallest_possible_p(len(a.values), len(b.values))
@@ -193,20 +214,28 @@ class Bounded:
         """Why this can never be judged for an experiment of these models and workers."""
         return unknown_variant((self.subject,), models, workers)
 
+    def hypotheses(self, values: Sequence[float]) -> Hypotheses:
+        """Rounds above ``at_least`` and below ``at_most`` confirm (sign tests); rounds
+        on the wrong side of either refute."""
+        yes: list[tuple[Sequence[float] | float, Sequence[float] | float]] = []
+        no: list[tuple[Sequence[float] | float, Sequence[float] | float]] = []
+        if self.at_least is not None:
+            yes.append((self.at_least, values))
+            no.append((values, self.at_least))
+        if self.at_most is not None:
+            yes.append((values, self.at_most))
+            no.append((self.at_most, values))
+        return Hypotheses(tuple(yes), tuple(no))
+
+    def settled_at(self, look: Look) -> Settled:
+        return look.bound(self.subject, self.metric, self.alpha, self.hypotheses)
+
     def evaluate(self, rows: pd.DataFrame) -> Verdict:
         text = self.describe()
         a = choose(rows, self.subject, self.metric)
         if isinstance(a, str):
             return undecided(text, self.metric, str(self.subject), a, self.alpha)
-        yes: list[float] = []
-        no: list[float] = []
-        if self.at_least is not None:
-            yes.append(p_sign_above(a.values, self.at_least))
-            no.append(p_sign_below(a.values, self.at_least))
-        if self.at_most is not None:
-            yes.append(p_sign_below(a.values, self.at_most))
-            no.append(p_sign_above(a.values, self.at_most))
-        p_yes, p_no = max(yes), min(no)
+        p_yes, p_no = self.hypotheses(a.values).p_values()
         median_a = median(a.values)
         ci = median_ci(a.values)
         best = smallest_possible_sign_p(len(a.values))
@@ -269,6 +298,12 @@ class Speedup:
                 )
             )  # fmt: skip
         return parts
+
+    def settled_at(self, look: Look) -> Settled:
+        parts = [part.judged_at(look) for part in self.comparisons()]
+        if "refuted" in parts:
+            return "decided"  # one refuted part refutes the speedup
+        return combine_settled([as_settled(part) for part in parts])
 
     def evaluate(self, rows: pd.DataFrame) -> Verdict:
         parts = [part.evaluate(rows) for part in self.comparisons()]

@@ -21,14 +21,14 @@ scipy may be imported (on a free-threaded build such an import can turn the GIL 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from .._measuring.crowded_round import MIN_QUIET_ROUNDS
+from .._rounds.counting import is_measured, quiet_rows
 from .._stats.spending import bound_spending, comparison_spending
-from .expectations import Bounded, Compare, Similar, Speedup
-from .select import Candidate, Select, resolve
+from .decision import Hypotheses
+from .selectors import Candidate, Select, resolve
 
 Row = Mapping[str, Any]
 #: not decided now: needs more rounds, left to a later variant, or none of its business
@@ -67,17 +67,70 @@ class Look:
         )
 
     def values(self, variant: Candidate, metric: str) -> list[float] | None:
-        """The variant's quiet values of ``metric`` (crowded ones left out as the verdicts
-        leave them out); None when it has too few quiet rounds to judge on."""
-        rows = [row for row in self.rows.get(variant, ()) if _counts(row)]
-        quiet = [row for row in rows if not row.get("crowded")]
-        if len(quiet) < len(rows) and len(quiet) < MIN_QUIET_ROUNDS:
-            return None  # the verdict would say "machine busy": nothing to decide on
-        return [float(row[metric]) for row in quiet if _number(row.get(metric))]
+        """The variant's values of ``metric`` under the quiet-round rule, as the verdicts
+        take them; None when it is busy (the verdict would say "machine busy")."""
+        rows = quiet_rows(self.rows.get(variant, ()))
+        if rows is None:
+            return None
+        return [float(row[metric]) for row in rows if _number(row.get(metric))]
 
+    def pair(
+        self,
+        subject: Select,
+        baseline: Select,
+        metric: str,
+        alpha: float,
+        hypotheses: Callable[[list[float], list[float]], Hypotheses],
+    ) -> Judged:
+        """A comparison of two variants at this look: decided when every round agrees."""
+        values = self._pair_values(subject, baseline, metric, alpha)
+        if isinstance(values, str):
+            return values
+        return hypotheses(*values).unanimous() or "open"
 
-def _counts(row: Row) -> bool:
-    return not row.get("warmup") and row.get("outcome") == "passed"
+    def bound(
+        self,
+        subject: Select,
+        metric: str,
+        alpha: float,
+        hypotheses: Callable[[list[float]], Hypotheses],
+    ) -> Settled:
+        """A bound on the current variant at this look: decided when every round agrees."""
+        variant = resolve(subject, self.order)
+        if isinstance(variant, str) or variant != self.current:
+            return "apart"
+        if self.counted not in bound_spending(self.looks, alpha).looks:
+            return "open"
+        values = self.values(variant, metric)
+        if values is None or len(values) != self.counted:
+            return "open"  # the spending counts exactly ``counted`` quiet values
+        return "decided" if hypotheses(values).unanimous() else "open"
+
+    def _pair_values(
+        self, subject: Select, baseline: Select, metric: str, alpha: float
+    ) -> tuple[list[float], list[float]] | Pending:
+        """Both variants' values (subject first) when the current variant may decide the
+        pair at this look; otherwise how the pair stands."""
+        a = resolve(subject, self.order)
+        b = resolve(baseline.with_params_of(subject), self.order)
+        if isinstance(a, str) or isinstance(b, str) or a == b or self.current not in (a, b):
+            return "apart"
+        other = b if a == self.current else a
+        if other not in self.rows:
+            return "later" if self.runs_later(other) else "open"
+        subject_values, baseline_values = self.values(a, metric), self.values(b, metric)
+        if subject_values is None or baseline_values is None:
+            return "open"
+        mine, theirs = subject_values, baseline_values
+        if b == self.current:
+            mine, theirs = theirs, mine
+        # the spending assumed the other variant's minimum and all of this one's rounds
+        if len(mine) < self.counted or len(theirs) < self.min_rounds:
+            return "open"
+        # a look the expectation's alpha cannot pay for stays open
+        if self.counted not in comparison_spending(self.looks, self.min_rounds, alpha).looks:
+            return "open"
+        return subject_values, baseline_values
 
 
 def _number(value: object) -> bool:
@@ -88,7 +141,9 @@ def stop_reason(expectations: Iterable[object], look: Look) -> str | None:
     """Why the current variant may stop at this look for its claims; None to go on."""
     settled: list[Settled] = []
     for expectation in expectations:
-        state = _settled(expectation, look)
+        # a type that cannot say (a user's own) never stops a variant early
+        settle: Callable[[Look], Settled] | None = getattr(expectation, "settled_at", None)
+        state = settle(look) if settle is not None else "open"
         if state == "open":
             return None
         settled.append(state)
@@ -99,100 +154,15 @@ def stop_reason(expectations: Iterable[object], look: Look) -> str | None:
     return None  # no expectation needs this variant: its width rule decides
 
 
-def _settled(expectation: object, look: Look) -> Settled:
-    if isinstance(expectation, Speedup):
-        parts = [_comparison(part, look) for part in expectation.comparisons()]
-        if "refuted" in parts:
-            return "decided"  # one refuted part refutes the speedup
-        return _combine([_as_settled(part) for part in parts])
-    if isinstance(expectation, Compare):
-        return _as_settled(_comparison(expectation, look))
-    if isinstance(expectation, Similar):
-        return _similar(expectation, look)
-    if isinstance(expectation, Bounded):
-        return _bound(expectation, look)
-    return "open"  # a type this module cannot judge: never stop early for it
-
-
-def _as_settled(state: Judged) -> Settled:
+def as_settled(state: Judged) -> Settled:
     if state in ("confirmed", "refuted"):
         return "decided"
     return state  # type: ignore[return-value]
 
 
-def _combine(states: Sequence[Settled]) -> Settled:
+def combine_settled(states: Sequence[Settled]) -> Settled:
     order: tuple[Settled, ...] = ("open", "later", "decided")
     return next((state for state in order if state in states), "apart")
-
-
-def _pair_values(
-    subject: Select, baseline: Select, metric: str, alpha: float, look: Look
-) -> tuple[list[float], list[float]] | Pending:
-    """Both variants' values (subject first) when the current variant may decide the pair
-    at this look; otherwise how the pair stands."""
-    a = resolve(subject, look.order)
-    b = resolve(baseline.with_params_of(subject), look.order)
-    if isinstance(a, str) or isinstance(b, str) or a == b or look.current not in (a, b):
-        return "apart"
-    other = b if a == look.current else a
-    if other not in look.rows:
-        return "later" if look.runs_later(other) else "open"
-    subject_values, baseline_values = look.values(a, metric), look.values(b, metric)
-    if subject_values is None or baseline_values is None:
-        return "open"
-    mine, theirs = subject_values, baseline_values
-    if b == look.current:
-        mine, theirs = theirs, mine
-    # the spending assumed the other variant's minimum and all of this one's rounds
-    if len(mine) < look.counted or len(theirs) < look.min_rounds:
-        return "open"
-    # a look the expectation's alpha cannot pay for stays open
-    if look.counted not in comparison_spending(look.looks, look.min_rounds, alpha).looks:
-        return "open"
-    return subject_values, baseline_values
-
-
-def _comparison(compare: Compare, look: Look) -> Judged:
-    values = _pair_values(compare.subject, compare.baseline, compare.metric, compare.alpha, look)
-    if isinstance(values, str):
-        return values
-    a, b = values
-    smaller = max(a) * compare.by < min(b)  # "a x by < b", every round
-    larger = min(a) * compare.by > max(b)
-    if compare.negate:
-        smaller, larger = larger, smaller
-    return "confirmed" if smaller else "refuted" if larger else "open"
-
-
-def _similar(similar: Similar, look: Look) -> Settled:
-    values = _pair_values(similar.subject, similar.baseline, similar.metric, similar.alpha, look)
-    if isinstance(values, str):
-        return values
-    a, b = values
-    w = similar.within
-    confirmed = max(a) < w * min(b) and max(b) < w * min(a)
-    refuted = w * max(b) < min(a) or w * max(a) < min(b)
-    return "decided" if confirmed or refuted else "open"
-
-
-def _bound(bound: Bounded, look: Look) -> Settled:
-    variant = resolve(bound.subject, look.order)
-    if isinstance(variant, str) or variant != look.current:
-        return "apart"
-    if look.counted not in bound_spending(look.looks, bound.alpha).looks:
-        return "open"
-    values = look.values(variant, bound.metric)
-    if values is None or len(values) != look.counted:
-        return "open"  # the spending counts exactly ``counted`` quiet values
-    yes: list[bool] = []
-    no: list[bool] = []
-    if bound.at_least is not None:
-        yes.append(all(value > bound.at_least for value in values))
-        no.append(all(value < bound.at_least for value in values))
-    if bound.at_most is not None:
-        yes.append(all(value < bound.at_most for value in values))
-        no.append(all(value > bound.at_most for value in values))
-    return "decided" if (yes and all(yes)) or any(no) else "open"
 
 
 class InterimClaims:
@@ -206,7 +176,7 @@ class InterimClaims:
 
     def remember(self, experiment: str, variant: Candidate, rows: Iterable[Row]) -> None:
         """A finished item's rows (any rows: only measured, passed ones are used)."""
-        kept = [row for row in rows if _counts(row)]
+        kept = [row for row in rows if is_measured(row)]
         self._rows.setdefault(experiment, {}).setdefault(variant, []).extend(kept)
 
     def stop_reason(

@@ -17,7 +17,7 @@ from .._running.adaptive import AdaptivePlan
 from .._running.experiment import experiment_of
 from .._running.xdist import distribution
 from .interim import InterimClaims
-from .select import Candidate
+from .selectors import Candidate
 
 #: xdist distributions that send all items of a test module to one worker, in order
 _ORDERED_DISTRIBUTIONS = ("loadscope", "loadfile")

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .._stats.samples import ALPHA
+from .._rounds.numbers import ALPHA
 from .decision import STATUSES, Status, Verdict, combine, undecided
 from .spent import ran_adaptive, with_spent_alpha
 from .transport import Unsendable, decode, encode
@@ -20,8 +20,8 @@ from .vocabulary import describe
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .._measuring.crowding import Crowding, QuietSelection
     from .._measuring.environment import Environment
+    from .._rounds.counting import Crowding, QuietSelection
     from .._running.adaptive import AdaptivePlan
 
 
@@ -105,8 +105,7 @@ def evaluate_claims(
     alpha their looks left (_claims/spent.py).
     """
     # pandas comes with these: imported here, on the controller after the rounds
-    from .._measuring.crowding import crowding, quiet_rounds
-    from .._reporting.summary import measured_rounds
+    from .._rounds.counting import crowding, measured, quiet_rounds
 
     verdicts: list[Verdict] = []
     for spec in sorted(claims, key=lambda claim: claim.experiment):
@@ -120,9 +119,9 @@ def evaluate_claims(
             groups = [("", mine)]
         for _, part in groups:
             python, free_threaded, gil = _interpreter_facts(part)
-            quiet = quiet_rounds(measured_rounds(part)) if not part.empty else None
+            quiet = quiet_rounds(measured(part)) if not part.empty else None
             if quiet is not None and quiet.dropped:  # crowded rounds with quiet ones to spare
-                part = part.drop(measured_rounds(part).index.difference(quiet.rows.index))
+                part = part.drop(measured(part).index.difference(quiet.rows.index))
             crowd = crowding(quiet.rows) if quiet is not None else None
             spent_on = adaptive if adaptive is not None and ran_adaptive(part) else None
             items = spec.expect or (None,)

@@ -26,14 +26,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from .._stats.samples import ALPHA
+from .._rounds.numbers import ALPHA
 from .decision import Verdict as Verdict
 from .expectations import Bounded, Compare, Similar, Speedup
-from .select import ClaimError as ClaimError
-from .select import ParamValue as ParamValue
-from .select import Select as Select
-from .select import as_select
-from .select import variant as variant
+from .selectors import ClaimError as ClaimError
+from .selectors import ParamValue as ParamValue
+from .selectors import Select as Select
+from .selectors import as_select
+from .selectors import variant as variant
 
 
 def _check_factor(name: str, value: float | None, *, allow_none: bool = False) -> None:

@@ -8,19 +8,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
 
 import pandas as pd
 
 from .. import _format as fmt
+from .._rounds.numbers import ALPHA
+from .._rounds.variant import variant_label
 from .._storing.catalog import find_runs
 from .._storing.reading import expand_paths
-from .._variant import variant_label
 from .rows import experiment_title, records
 from .thresholds import Threshold
-
-DEFAULT_ALPHA: Final = 0.05
-
 
 # ---------------------------------------------------------------------------- sources
 
@@ -75,7 +72,7 @@ def compare_frames(
     candidate: pd.DataFrame,
     *,
     thresholds: Sequence[Threshold] = (),
-    alpha: float = DEFAULT_ALPHA,
+    alpha: float = ALPHA,
 ) -> Comparison:
     """Variants found on both sides, compared on wall time and every threshold's metric.
 
@@ -83,8 +80,8 @@ def compare_frames(
     more than the threshold allows *and* whose rank test says slower (p < ``alpha``):
     noise alone does not fail a build, and neither does a significant but small change.
     """
+    from .._rounds.variant import VARIANT_KEYS
     from ..analysis import compare
-    from .summary import VARIANT_KEYS
 
     side = "_concur_side"
     both = pd.concat(

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 
 from .. import _format as fmt
+from .._rounds.variant import variant_label
 from .._stats.amdahl import fit_amdahl
-from .._variant import variant_label
 from .html_common import Context, badge, html_table
 from .html_timelines import timelines
 from .rows import records, summary_tables

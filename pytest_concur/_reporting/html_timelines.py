@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from .. import _format as fmt
-from .._variant import variant_label
+from .._rounds.counting import measured as measured_rounds
+from .._rounds.variant import variant_label
 from .html_common import Context, present
 from .rows import records
 from .svg import PALETTE, model_colour, text
@@ -24,10 +25,7 @@ MAX_CELLS: Final = 600
 
 def _round_to_show(rounds: pd.DataFrame, chosen: int | None) -> tuple[Any, int, str] | None:
     """(run_id, round, why) for one variant's rounds: the chosen one or the median one."""
-    measured = rounds[
-        (~rounds["warmup"].astype("boolean").fillna(False).astype(bool))
-        & (rounds["outcome"].astype(str) == "passed")
-    ]
+    measured = measured_rounds(rounds)
     if measured.empty:
         return None
     run = sorted(measured["run_id"].astype(str).unique())[-1] if "run_id" in measured else None

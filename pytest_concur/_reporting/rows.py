@@ -15,7 +15,7 @@ from typing import Any, Final
 import pandas as pd
 
 from .. import _format as fmt
-from .._variant import variant_label
+from .._rounds.variant import variant_label
 from .summary import warnings_for
 
 #: The columns of a summary table after the ``by`` keys (first: the variant label).

@@ -17,10 +17,11 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from .._rounds.counting import measured
+from .._rounds.variant import VARIANT_KEYS, variant_label
 from .._stats.samples import median_ci_ranks, p_less, smallest_possible_p
-from .._variant import variant_label
 from .._warnings import ConcurWarning
-from .summary import FLOAT_COLUMNS, VARIANT_KEYS, measured_rounds, summarize_rounds
+from .summary import FLOAT_COLUMNS, summarize_rounds
 
 
 def as_keys(by: str | Sequence[str] | None) -> list[str]:
@@ -131,7 +132,7 @@ def summarize_variants(
 
 
 def _with_ci(table: pd.DataFrame, rows: pd.DataFrame, confidence: float) -> pd.DataFrame:
-    good = measured_rounds(rows)
+    good = measured(rows)
     walls = {
         key: group.to_numpy(dtype=float)
         for key, group in good.groupby(VARIANT_KEYS, observed=True, sort=False)["wall_s"]
@@ -253,7 +254,7 @@ def compare_variants(
 ) -> pd.DataFrame:
     """``analysis.compare``: every value of ``by`` against ``baseline``, per variant."""
     check_columns(df, [by, column], "compare")
-    rows = measured_rounds(prepared(df))
+    rows = measured(prepared(df))
     rows = rows[rows[column].notna()]
     values = sorted((v for v in rows[by].unique() if not pd.isna(v)), key=natural_key)
     if baseline is None:

@@ -8,10 +8,16 @@ import numpy as np
 import pandas as pd
 
 from .. import _format as fmt
-from .._measuring.crowding import Crowding, crowded, other_cores_busy, quiet_rounds, usable_cores
+from .._rounds.counting import (
+    Crowding,
+    crowded,
+    measured,
+    other_cores_busy,
+    quiet_rounds,
+    usable_cores_of,
+)
+from .._rounds.variant import VARIANT_KEYS
 
-#: A variant is one model at one worker count for one experiment and parameter set.
-VARIANT_KEYS: Final = ["experiment", "params", "model", "workers"]
 #: Relative interquartile range above which a median is flagged as unstable.
 WIDE_SPREAD: Final = 0.20
 MIN_ROUNDS: Final = 3
@@ -36,11 +42,6 @@ FLOAT_COLUMNS: Final = (
 )
 
 
-def measured_rounds(rows: pd.DataFrame) -> pd.DataFrame:
-    """Rounds that count: not warm-up, and passed."""
-    return rows[(~rows["warmup"].astype(bool)) & (rows["outcome"] == "passed")]
-
-
 def summarize_rounds(rows: pd.DataFrame) -> pd.DataFrame:
     """One line per variant: medians, spread, speedup against serial and efficiency.
 
@@ -60,9 +61,9 @@ def summarize_rounds(rows: pd.DataFrame) -> pd.DataFrame:
         .agg(failed=("outcome", "size"), error=("error", "first"))
     )
     # crowded rounds are left out of a variant that has enough quiet ones
-    good = quiet_rounds(measured_rounds(keyed)).rows
+    good = quiet_rounds(measured(keyed)).rows
     good = good.assign(
-        _other_cores=other_cores_busy(good), _crowded=crowded(good), _usable=usable_cores(good)
+        _other_cores=other_cores_busy(good), _crowded=crowded(good), _usable=usable_cores_of(good)
     )
     stats = good.groupby(VARIANT_KEYS, observed=True, sort=False).agg(
         workload=("workload", "first"),

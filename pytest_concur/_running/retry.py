@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
-from .._measuring.crowded_round import round_crowded
+from .._rounds.counting import round_crowded
 
 #: Defaults of --concur-crowded-retries and --concur-quiet-wait.
 DEFAULT_RETRIES: Final = 3

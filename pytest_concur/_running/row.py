@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NewType, TypedDict
 
-from .._measuring.crowded_round import other_cores, round_crowded, usable_cores
 from .._measuring.environment import Environment, gil_enabled, load_average
 from .._measuring.transfer import RoundTransfer
 from .._measuring.usage import Usage
 from .._measuring.watch import WatchReadings
+from .._rounds.counting import other_cores, round_crowded, usable_cores
 from .fixture import RoundCosts
 
 #: A time as ISO 8601 text with its UTC offset: how times travel in rows (a timestamp

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypedDict
 
-from .._measuring.crowded_round import usable_cores
+from .._rounds.counting import is_measured, usable_cores
 from .adaptive import AdaptivePlan, AdaptiveRule
 from .retry import CrowdedRetry
 
@@ -82,7 +82,7 @@ class RoundSchedule:
             stop_reason=None,
         )
         self._repeat_of = self._waited_s = None
-        if row.get("warmup") or row.get("outcome") != "passed":
+        if not is_measured(row):
             return columns
         self._measured.append(row)
         if self.retry is not None and self.retry.wants_repeat(row.get("crowded")):

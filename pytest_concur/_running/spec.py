@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from .._variant import variant_label
+from .._rounds.variant import variant_label
 from .sweep import auto_workers
 
 #: Workload types an experiment can be tagged with; each is also a pytest marker.

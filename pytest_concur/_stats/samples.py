@@ -65,10 +65,6 @@ def smallest_possible_p(n_a: int, n_b: int) -> float:
     return unanimous_rank_p(n_a, n_b)
 
 
-#: The significance level every verdict uses unless told otherwise.
-ALPHA = 0.05
-
-
 def p_sign_above(values: Sequence[float], threshold: float) -> float:
     """One-sided sign-test p-value for "the median of ``values`` is above ``threshold``".
 

@@ -77,7 +77,7 @@ ROUNDS_SCHEMA: Final = pa.schema(
         ("system_cores_busy", pa.float64()),
         ("sampler_cpu_s", pa.float64()),
         # cores other processes kept busy, and whether that crowded the round
-        # (_measuring/crowded_round.py); null: sampling off
+        # (_rounds/counting.py); null: sampling off
         ("other_cores_busy", pa.float64()),
         ("crowded", pa.bool_()),
         # a crowded round measured again: the round it repeats, and the seconds waited

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .._variant import variant_label
+from .._rounds.variant import variant_label
 
 if TYPE_CHECKING:
     import pandas as pd
