@@ -77,10 +77,10 @@ def cores(value: object) -> str:
     return number(value, ".2f")
 
 
-def percent(fraction: object) -> str:
-    """A fraction as a whole percentage: ``0.42`` -> ``42%``."""
+def percent(fraction: object, decimals: int = 0) -> str:
+    """A fraction as a percentage, whole unless asked: ``0.42`` -> ``42%``."""
     found = _finite(fraction)
-    return MISSING if found is None else f"{found * 100:.0f}%"
+    return MISSING if found is None else f"{found * 100:.{decimals}f}%"
 
 
 def spread(relative: object) -> str:

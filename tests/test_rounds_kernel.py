@@ -77,6 +77,10 @@ def frame_of(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return frame
 
 
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(name): value for name, value in row.items()} for row in frame.to_dict("records")]
+
+
 @given(round_rows(stored_flag=False))
 def test_measured_rounds_are_the_same_row_by_row_and_vectorised(rows: list[dict[str, Any]]) -> None:
     frame = frame_of(rows)
@@ -98,7 +102,7 @@ def test_the_crowded_rule_is_the_same_row_by_row_and_vectorised(
                            usable_cores(r["usable_cpus"], r["cpu_quota"])) for r in rows],
             dtype="boolean",
         )  # fmt: skip
-    assert crowded(frame).tolist() == [is_crowded(row) for row in frame.to_dict("records")]
+    assert crowded(frame).tolist() == [is_crowded(row) for row in records(frame)]
 
 
 @given(round_rows(stored_flag=True))
@@ -138,7 +142,7 @@ def test_the_quiet_rule_is_the_same_row_by_row_and_vectorised(rows: list[dict[st
         return
     selection = quiet_rounds(measured(frame))
     by_variant: dict[tuple[str, str, str, int], list[dict[str, Any]]] = {}
-    for index, row in frame.iterrows():
+    for index, row in zip(frame.index, records(frame), strict=True):
         by_variant.setdefault(variant_key(row), []).append({**row, "_index": index})
     kept: list[Any] = []
     busy = set()
@@ -183,10 +187,10 @@ def test_keys_read_the_same_from_a_row_and_from_a_frame() -> None:
          "workers": [2, 2]}
     ).astype({"experiment": "category", "model": "category", "workers": "Int64"})  # fmt: skip
     plain = keyed(frame)
-    assert [variant_key(row) for row in plain.to_dict("records")] == [
+    assert [variant_key(row) for row in records(plain)] == [
         ("e", "", "threads", 2), ("e", "n=1", "threads", 2)
     ]  # fmt: skip
-    assert [variant_key(row) for row in frame.to_dict("records")] == [
+    assert [variant_key(row) for row in records(frame)] == [
         ("e", "", "threads", 2), ("e", "n=1", "threads", 2)
     ]  # fmt: skip
 

@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 from typing import Final
 
+from .. import _format as fmt
 from . import system
 from .environment import cpu_model, usable_cpus
 from .provenance import build_flags, cpu_quota
@@ -72,14 +73,14 @@ def check_items(facts: SystemFacts) -> list[CheckItem]:
         ),
     ]
     steal = facts.steal_fraction
-    steal_text = "unknown" if steal is None else f"{steal:.2%} of CPU time stolen"
+    steal_text = "unknown" if steal is None else f"{fmt.percent(steal, 2)} of CPU time stolen"
     stolen = steal is not None and steal >= STEAL_WARN
     virtual = facts.virtualization not in (None, "none")
     items.append(
         CheckItem(
             "virtualisation",
             f"{_known(facts.virtualization)}; {steal_text}",
-            f"{facts.virtualization if virtual else 'VM'} with {steal:.2%} steal"
+            f"{facts.virtualization if virtual else 'VM'} with {fmt.percent(steal, 2)} steal"
             if stolen and steal is not None
             else None,
         )

@@ -9,6 +9,7 @@ from typing import Any, Final
 
 import pandas as pd
 
+from .. import _format as fmt
 from .._format import escape
 
 #: Facts that move the numbers: two runs that differ in one are not like for like.
@@ -90,7 +91,7 @@ def header_lines(runs: Sequence[Mapping[str, Any]], run_ids: Sequence[str]) -> l
             f"  {_text(run.get('cpu_model'))}, {_text(run.get('usable_cpus'))} usable CPUs, "
             f"governor {_text(run.get('governor'))}, boost {_text(run.get('boost'))}, "
             f"virtualisation {_text(run.get('virtualization'))}, "
-            f"steal {f'{steal:.2%}' if _known(steal) else 'unknown'}; "
+            f"steal {fmt.percent(steal, 2) if _known(steal) else 'unknown'}; "
             f"kernel {_text(run.get('kernel'))}"
         )
         if _known(run.get("system_check")):

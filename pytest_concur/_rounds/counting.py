@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+from .. import _format as fmt
 from .variant import VARIANT_KEYS, VariantKey, variant_key, variant_label
 
 if TYPE_CHECKING:
@@ -163,7 +164,8 @@ class Crowding:
 
     def describe(self) -> str:
         return (
-            f"other processes kept {self.other_cores:.1f} cores busy (median) and the machine "
+            f"other processes kept {fmt.number(self.other_cores, '.1f')} cores busy (median) "
+            f"and the machine "
             f"was full in {self.crowded_rounds} of {self.rounds} rounds"
         )
 
