@@ -12,7 +12,11 @@ from typing import Any, Final
 
 import pandas as pd
 
-from ._reporting.statistics import (
+from ._rounds.counting import measured
+from ._rounds.numbers import ALPHA
+from ._rounds.variant import VARIANT_KEYS
+from ._stats.amdahl import fit_amdahl
+from ._stats.variants import (
     as_keys,
     compare_variants,
     natural_key,
@@ -20,10 +24,6 @@ from ._reporting.statistics import (
     prepared,
     summarize_variants,
 )
-from ._rounds.counting import measured
-from ._rounds.numbers import ALPHA
-from ._rounds.variant import VARIANT_KEYS
-from ._stats.amdahl import fit_amdahl
 from ._storing.frames import (
     CATEGORY_COLUMNS,
     COMPANION_CATEGORIES,

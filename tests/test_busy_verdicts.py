@@ -8,7 +8,7 @@ from test_crowding import rounds
 
 import pytest_concur as pc
 from pytest_concur._claims.verdicts import ClaimSpec, evaluate_claims
-from pytest_concur._reporting.summary import summarize_rounds
+from pytest_concur._stats.summary import summarize_rounds
 
 SPEC = ClaimSpec("exp.py::test_x", "threads beat serial", (pc.faster("threads-2", than="serial"),))
 

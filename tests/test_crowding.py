@@ -13,7 +13,6 @@ import pytest_concur as pc
 from pytest_concur._claims.verdicts import ClaimSpec, evaluate_claims, verdict_rows
 from pytest_concur._claims.vocabulary import Verdict
 from pytest_concur._measuring.environment import current_environment
-from pytest_concur._reporting.summary import summarize_rounds, warnings_for
 from pytest_concur._reporting.verdicts import verdict_lines
 from pytest_concur._rounds.counting import (
     IDLE_MARGIN,
@@ -23,6 +22,7 @@ from pytest_concur._rounds.counting import (
     crowding,
     other_cores_busy,
 )
+from pytest_concur._stats.summary import summarize_rounds, warnings_for
 from pytest_concur._storing.frames import rows_frame
 
 

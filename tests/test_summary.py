@@ -9,8 +9,8 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_concur._reporting.summary import summarize_rounds, warnings_for
 from pytest_concur._reporting.terminal import report_lines
+from pytest_concur._stats.summary import summarize_rounds, warnings_for
 
 
 def _rows(variants: dict[tuple[str, int], list[float]], **extra: Any) -> pd.DataFrame:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from .. import _format as fmt
 from .._rounds.variant import variant_label
-from .summary import warnings_for
+from .._stats.summary import warnings_for
 
 #: The columns of a summary table after the ``by`` keys (first: the variant label).
 SUMMARY_HEADER: Final = (
