@@ -335,7 +335,7 @@ def test_parts_already_merged_are_not_read_twice(tmp_path: Path) -> None:
 READERS = ["_storing/files.py", "_storing/spill.py", "_running/session.py",
            "_storing/reading.py", "_storing/recovery.py", "_storing/catalog.py",
            "_storing/journal.py", "analysis.py", "cli.py", "_reporting/terminal.py",
-           "_reporting/summary.py"]  # fmt: skip
+           "_stats/summary.py"]  # fmt: skip
 UNSAFE = {"pickle", "cPickle", "dill", "cloudpickle", "joblib", "shelve", "marshal"}
 
 
