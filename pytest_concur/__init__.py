@@ -26,7 +26,16 @@ if TYPE_CHECKING:
     )
     from ._measuring.timeout import RoundTimeout
     from ._running.fixture import Concur
-    from .analysis import amdahl, compare, efficiency, load, load_verdicts, speedup, summarize
+    from .analysis import (
+        amdahl,
+        compare,
+        efficiency,
+        load,
+        load_tasks,
+        load_verdicts,
+        speedup,
+        summarize,
+    )
     from .models import WorkerDiedError
 
 # Everything but the warnings loads on first use. Every pytest run in an environment with
@@ -41,7 +50,8 @@ _LAZY = {
     "Concur": "_running.fixture",
     "WorkerDiedError": "models",
     **dict.fromkeys(
-        ("amdahl", "compare", "efficiency", "load", "load_verdicts", "speedup", "summarize"),
+        ("amdahl", "compare", "efficiency", "load", "load_tasks", "load_verdicts", "speedup",
+         "summarize"),
         "analysis",
     ),
     **dict.fromkeys(("diagnose", "recommend", "scaling"), "_advice.frames"),
@@ -86,6 +96,7 @@ __all__ = [
     "efficiency",
     "faster",
     "load",
+    "load_tasks",
     "load_verdicts",
     "not_faster",
     "not_smaller",

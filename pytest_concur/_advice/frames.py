@@ -9,13 +9,16 @@ from typing import Final, cast
 import pandas as pd
 
 from .._rounds.counting import measured
+from .._storing.frames import companion_frame
 from .diagnose import Diagnosis, diagnose_group
 from .recommend import Recommendation, recommend_group
 from .scaling import describe, scaling_of
 from .signals import VariantSignals, variant_signals
 
 RECOMMEND_COLUMNS: Final = [f.name for f in dataclasses.fields(Recommendation)]
-DIAGNOSE_COLUMNS: Final = ["experiment", "params", "variant", "model", "workers", "codes", "text"]
+DIAGNOSE_COLUMNS: Final = [
+    "experiment", "params", "variant", "model", "workers", "codes", "not_assessed", "text",
+]  # fmt: skip
 SCALING_COLUMNS: Final = [
     "experiment", "params", "model", "measured_workers", "law", "sigma", "kappa", "rmse",
     "workers_2x", "speedup_2x", "low_2x", "high_2x",
@@ -34,8 +37,14 @@ def _check(df: pd.DataFrame) -> None:
 def groups(
     df: pd.DataFrame, tasks: pd.DataFrame | None = None
 ) -> Iterator[tuple[list[VariantSignals], list[Diagnosis]]]:
-    """The variants of each experiment and parameter set, with their diagnoses."""
+    """The variants of each experiment and parameter set, with their diagnoses.
+
+    Without ``tasks``, the tasks table of the runs ``df`` was loaded from (``pc.load``
+    notes them), so the frames say what the report says.
+    """
     _check(df)
+    if tasks is None:
+        tasks = companion_frame(df, "tasks")
     by_group: dict[tuple[str, str], list[VariantSignals]] = {}
     for variant in variant_signals(df, tasks):
         by_group.setdefault((variant.experiment, variant.params), []).append(variant)
@@ -56,8 +65,9 @@ def recommend(df: pd.DataFrame, tasks: pd.DataFrame | None = None) -> pd.DataFra
     confidence ``ci_confidence``), ``runner_up``, ``margin`` (runner-up median / best
     median), ``p_value`` (one-sided Mann-Whitney, best faster than runner-up), ``tie``,
     ``problems`` (e.g. ``no_serial_baseline``, ``one_variant``, ``all_failed``,
-    ``workload_mismatch``) and ``reason``. ``tasks`` (the tasks table) sharpens the
-    diagnoses quoted in ``reason``. See docs/decisions.md.
+    ``workload_mismatch``, ``machine_busy``) and ``reason``. The diagnoses quoted in
+    ``reason`` read the task spans: ``tasks`` (``pc.load_tasks``), or where not given the
+    tasks table of the runs ``df`` was loaded from. See docs/decisions.md.
     """
     rows = [dataclasses.asdict(r) for r in recommendations(df, tasks)]
     frame = pd.DataFrame(rows, columns=RECOMMEND_COLUMNS)
@@ -66,16 +76,18 @@ def recommend(df: pd.DataFrame, tasks: pd.DataFrame | None = None) -> pd.DataFra
 
 
 def diagnose(df: pd.DataFrame, tasks: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per variant: ``codes`` (a list from the fixed vocabulary) and ``text``.
+    """One row per variant: ``codes`` (a list from the fixed vocabulary), ``not_assessed``
+    (codes only task spans can show, where the variant's rounds had none) and ``text``.
 
-    ``imbalanced`` and the span form of ``loop_blocked`` need ``tasks``, the tasks table
-    (``pytest_concur.analysis.load_companion(path, "tasks")``). See docs/decisions.md.
+    Task spans come from ``tasks`` (``pc.load_tasks``) or, where not given, from the runs
+    ``df`` was loaded from (``pc.load`` notes them). See docs/decisions.md.
     """
     rows = []
     for _, found in groups(df, tasks):
         for d in found:
             v = d.variant
-            rows.append([v.experiment, v.params, v.label, v.model, v.workers, d.codes, d.text])
+            rows.append([v.experiment, v.params, v.label, v.model, v.workers, d.codes,
+                         list(d.not_assessed), d.text])  # fmt: skip
     return pd.DataFrame(rows, columns=DIAGNOSE_COLUMNS)
 
 

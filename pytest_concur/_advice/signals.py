@@ -55,6 +55,8 @@ class VariantSignals:
     #: median number of an event loop's tasks running at once (1.0: one after another)
     overlap: float = math.nan
     tasks_per_loop: float = math.nan
+    #: whether task spans (concur.map) of the variant's rounds were read
+    spans: bool = False
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -141,6 +143,7 @@ def variant_signals(rows: pd.DataFrame, tasks: pd.DataFrame | None = None) -> li
                 idle_share=idle,
                 overlap=overlap,
                 tasks_per_loop=per_loop,
+                spans=key in task_signals,
             )
         )
     return out

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 import pandas as pd
 
-from .._storing.layout import companion
+from .._storing.frames import with_companions
 from .compare import compare_frames, comparison_notes, comparison_rows, flagged_keys, resolve_source
 from .json_output import compare_json, report_json, runs_of
 from .provenance_header import differences, header_lines
@@ -69,7 +69,7 @@ def report(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         fits = amdahl(frame, by, baseline=args.baseline)
         compared = compare(frame, column) if column and frame[column].nunique() > 1 else None
         sources = _sources(args.path, args.results)
-        verdicts = load_verdicts(_companions(sources, "verdicts"))
+        verdicts = load_verdicts(with_companions(sources, "verdicts"))
     runs = runs_of(sources, frame["run_id"].astype(str).unique())
     if args.format == "json":
         sys.stdout.write(report_json(runs=runs, summary=summary, fits=fits, compared=compared,
@@ -90,8 +90,8 @@ def report(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         from .html import report_html
 
         with said_warnings():
-            tasks = load_companion(_companions(sources, "tasks"), "tasks")
-            cores = load_companion(_companions(sources, "cores"), "cores")
+            tasks = load_companion(with_companions(sources, "tasks"), "tasks")
+            cores = load_companion(with_companions(sources, "cores"), "cores")
         page = report_html(
             frame,
             tasks=tasks,
@@ -116,7 +116,7 @@ def _decisions(frame: pd.DataFrame, sources: Sequence[Path], column: str | None)
     from ..analysis import load_companion
 
     with said_warnings():
-        tasks = load_companion(_companions(sources, "tasks"), "tasks")
+        tasks = load_companion(with_companions(sources, "tasks"), "tasks")
     groups: list[tuple[str | None, pd.DataFrame]] = (
         [(None, frame)]
         if column is None
@@ -129,16 +129,6 @@ def _decisions(frame: pd.DataFrame, sources: Sequence[Path], column: str | None)
             lines = [lines[0].replace(" (docs/", f" for {column} {value} (docs/", 1), *lines[1:]]
         out.extend(["", *lines] if lines else [])
     return out
-
-
-def _companions(sources: Sequence[Path], kind: str) -> list[Path]:
-    """The files of ``kind`` among ``sources``, and those beside each rounds file named."""
-    found = list(sources)
-    for path in sources:
-        sibling = companion(path, kind)
-        if sibling.is_file() and sibling not in found:
-            found.append(sibling)
-    return found
 
 
 def _sources(values: Sequence[str], results: Path) -> list[Path]:
