@@ -189,10 +189,10 @@ def test_codes_end_to_end(pytester: pytest.Pytester) -> None:
     assert len(tasks_frame) == len(tasks)
     # without spans (a frame built by hand) it says what it could not assess
     bare = pc.diagnose(rounds)
-    uneven = bare[bare["experiment"].str.endswith("test_uneven_naps")].iloc[0]
-    assert list(uneven["not_assessed"]) == ["imbalanced"]
-    assert "imbalanced" not in list(uneven["codes"])
-    assert "not assessed without task spans: imbalanced" in uneven["text"]
+    lopsided = bare[bare["experiment"].str.endswith("test_uneven_naps")].iloc[0]
+    assert list(lopsided["not_assessed"]) == ["imbalanced"]
+    assert "imbalanced" not in list(lopsided["codes"])
+    assert "not assessed without task spans: imbalanced" in lopsided["text"]
     blocked = bare[bare["experiment"].str.endswith("test_blocking_loop")
                    & (bare["variant"] == "asyncio-4")].iloc[0]  # fmt: skip
     assert "imbalanced" in list(blocked["not_assessed"])

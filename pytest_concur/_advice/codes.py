@@ -81,5 +81,9 @@ IO_MARKER_CORES: Final = 0.8
 # other (relative) count as equal and the next cost decides.
 COST_TOLERANCE: Final = 0.10
 
-# scaling: more workers "stop paying" where doubling them adds less than this (relative).
+# scaling: more cores "stop paying" where doubling them adds less than this (relative).
 DOUBLING_GAIN: Final = 0.10
+#: scaling: the fewest distinct core counts (serial's one included) a law is fitted to.
+#: Through 1 and 2 cores alone Amdahl's one parameter fits any point exactly, and its
+#: prediction at 4 or 8 cores is an extrapolation the data cannot check.
+MIN_CORE_COUNTS: Final = 3

@@ -177,8 +177,5 @@ def _loop_blocked(v: VariantSignals, serial: VariantSignals | None) -> str | Non
         return None
     speedup = serial.wall_s / v.wall_s
     if speedup < c.LOOP_SPEEDUP and v.cores_used < c.LOOP_CORES:
-        return (
-            f"{fmt.speedup(speedup)} over serial while waiting ({fmt.cores(v.cores_used)} cores)"
-        )
+        return f"{fmt.speedup(speedup)} over serial while waiting ({fmt.cores(v.cores_used)} cores)"
     return None
-

@@ -183,8 +183,7 @@ def _workload_mismatch(group: Sequence[VariantSignals]) -> str | None:
         )
     if base.workload == "io" and base.cores_used > c.IO_MARKER_CORES:
         return (
-            f"marked io, but {base.label} kept {fmt.cores(base.cores_used)} cores busy: "
-            f"it computes"
+            f"marked io, but {base.label} kept {fmt.cores(base.cores_used)} cores busy: it computes"
         )
     return None
 
