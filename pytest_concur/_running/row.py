@@ -85,6 +85,7 @@ class RoundRow(TypedDict):
     tasks: int | None
     transfer_bytes: int | None
     transfer_s: float | None
+    chunksize: int | None
     outcome: str
     error: str | None
     session_complete: bool
@@ -207,6 +208,7 @@ class RowBuilder:
             tasks=None,
             transfer_bytes=None,
             transfer_s=None,
+            chunksize=None,
             outcome="",
             error=None,
             session_complete=True,
@@ -265,6 +267,7 @@ class RowBuilder:
         row["tasks"] = tasks
         row["transfer_bytes"] = transfer.bytes
         row["transfer_s"] = transfer.seconds
+        row["chunksize"] = costs.chunksize
         row["outcome"] = outcome
         row["error"] = error
         return row
