@@ -75,6 +75,7 @@ DEFAULTS: Mapping[str, Any] = {
     "tasks": None,
     "transfer_bytes": None,
     "transfer_s": None,
+    "chunksize": None,
     "outcome": "passed",
     "error": None,
     "session_complete": True,
