@@ -19,8 +19,11 @@ CODES: Final[Mapping[str, str]] = {
 
 #: Codes a crowded machine can fake: a busy variant (too few quiet rounds, the claims'
 #: rule) says ``crowded`` instead. Short of CPUs, threads look held by a GIL, more
-#: workers look no faster, speedups look poor and workers look idle while one works.
-FAKED_BY_CROWDING: Final = frozenset({"gil_bound", "oversubscribed", "scales", "imbalanced"})
+#: workers look no faster, speedups look poor, workers look idle while one works, and
+#: starting a pool's processes (each an interpreter start-up, CPU work) takes longer.
+FAKED_BY_CROWDING: Final = frozenset(
+    {"gil_bound", "startup_bound", "oversubscribed", "scales", "imbalanced"}
+)
 
 #: Models whose workers are threads of the measuring process (the GIL serialises them).
 THREAD_MODELS: Final = frozenset({"threads"})
