@@ -1,4 +1,4 @@
-"""Small modules with one job: no module of the package passes 400 lines."""
+"""Small modules with one job: no module of the package passes 500 lines."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest_concur
 
-LIMIT = 400
+LIMIT = 500
 PACKAGE = Path(pytest_concur.__file__).parent
 
 
-def test_no_module_of_the_package_passes_400_lines() -> None:
+def test_no_module_of_the_package_passes_500_lines() -> None:
     modules = sorted(PACKAGE.rglob("*.py"))
     assert len(modules) > 30  # the package itself, not an empty folder
     too_long = {

@@ -22,9 +22,9 @@ from faults_helpers import fake_row
 
 import pytest_concur._storing.files as storage
 from pytest_concur._measuring.environment import current_environment
+from pytest_concur._running.configuration import Settings
 from pytest_concur._running.interrupt import Terminated, terminate_like_interrupt
 from pytest_concur._running.session import ConcurSession
-from pytest_concur._running.settings import Settings
 from pytest_concur._storing.files import write_rows
 from pytest_concur._storing.journal import Journal, JournalFolder
 from pytest_concur._storing.layout import OWNER_LOCK, final_path, parts_folder

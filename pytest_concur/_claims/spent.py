@@ -13,7 +13,7 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from .. import _format as fmt
-from .._running.adaptive import AdaptivePlan
+from .._stats.sequential import SequentialDesign
 from .._stats.spending import Spending, bound_spending, comparison_spending, unanimous_sign_p
 from .expectations import Bounded, Compare, Similar, Speedup
 from .interim import CLAIMS_DECIDED
@@ -28,7 +28,9 @@ def ran_adaptive(rows: pd.DataFrame) -> bool:
     return "stop_reason" in rows and bool(rows["stop_reason"].notna().any())
 
 
-def with_spent_alpha(expectation: Any, rows: pd.DataFrame, plan: AdaptivePlan) -> tuple[Any, str]:
+def with_spent_alpha(
+    expectation: Any, rows: pd.DataFrame, plan: SequentialDesign
+) -> tuple[Any, str]:
     """The expectation at the level left for its verdict, and a note for its reason
     ("" when nothing was spent or the type is not judged between rounds)."""
     looks = plan.looks()

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from .._measuring.environment import Environment
     from .._rounds.counting import Crowding, QuietSelection
-    from .._running.adaptive import AdaptivePlan
+    from .._stats.sequential import SequentialDesign
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +95,7 @@ def _interpreter_facts(rows: pd.DataFrame) -> tuple[str, bool | None, str]:
 
 
 def evaluate_claims(
-    rows: pd.DataFrame, claims: Iterable[ClaimSpec], adaptive: AdaptivePlan | None = None
+    rows: pd.DataFrame, claims: Iterable[ClaimSpec], adaptive: SequentialDesign | None = None
 ) -> list[Verdict]:
     """Every expectation of every claim, over all rows of its experiment, per interpreter.
 

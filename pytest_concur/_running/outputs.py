@@ -13,20 +13,20 @@ Light at import: pandas and the renderers load when an output is built.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from .._advice.hooks import SessionAdvice
-from .._claims.hooks import ClaimHooks
-from .._running.session import ConcurSession
 from .._storing.layout import results_folder
+from .claims import ClaimHooks
+from .session import ConcurSession
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .compare import Comparison
+    from .._reporting.compare import Comparison
 
 
 class SessionOutputs:
@@ -42,9 +42,10 @@ class SessionOutputs:
         self._setup_warnings: list[str] = []
         self._html_written: Path | None = None
         self._html_error: str | None = None
-        self._advice = SessionAdvice()
+        #: why the recommendations table could not be written, if it could not
+        self._advice_notice: str | None = None
         if settings.compare:
-            from .compare import resolve_source
+            from .._reporting.compare import resolve_source
 
             # an explicit run or path that does not exist is a usage error before any test runs
             try:
@@ -62,7 +63,7 @@ class SessionOutputs:
         rounds = self._state.table("rounds")
         self._claims.judge(session, rounds)
         if settings.save and self._state.written is not None:
-            self._advice.store(
+            self._store_advice(
                 rounds,
                 self._state.table("tasks"),
                 results_folder(self._state.written),
@@ -74,10 +75,29 @@ class SessionOutputs:
         if settings.html is not None:
             self._write_html(rounds)
 
+    def _store_advice(
+        self,
+        rounds: pd.DataFrame | None,
+        tasks: pd.DataFrame | None,
+        folder: Path,
+        run_id: str,
+        provenance: Mapping[str, str] | None,
+    ) -> None:
+        """Write the recommendations table next to the rounds (when the session saves)."""
+        if rounds is None or rounds.empty:
+            return
+        from .._advice.frames import recommendations
+        from .._advice.store import write_recommendations
+
+        try:
+            write_recommendations(recommendations(rounds, tasks), folder, run_id, provenance)
+        except OSError as exc:
+            self._advice_notice = f"recommendations could not be written: {exc}"
+
     def _compare(self, session: pytest.Session, rounds: pd.DataFrame | None) -> None:
+        from .._reporting.compare import compare_frames
         from .._storing.catalog import newest_run
         from ..analysis import load
-        from .compare import compare_frames
 
         settings = self._state.settings
         if rounds is None or rounds.empty:
@@ -96,9 +116,11 @@ class SessionOutputs:
         self._compare_note = f"compared with {', '.join(str(p) for p in paths)}"
         baseline = load(paths)
         self._comparison = compare_frames(baseline, rounds, thresholds=settings.compare_fail)
-        from .json_output import setup_differences  # pandas: only when comparing
+        from .._reporting.json_output import setup_differences  # pandas: only when comparing
 
-        self._setup_warnings = setup_differences(paths, baseline, self._state)
+        self._setup_warnings = setup_differences(
+            paths, baseline, self._state.written, self._state.environment.run_id
+        )
         # a regression fails a session that would otherwise pass; worse outcomes stay
         if self._comparison.failed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -106,7 +128,7 @@ class SessionOutputs:
     def _write_html(self, rounds: pd.DataFrame | None) -> None:
         import pandas as pd
 
-        from .html import report_html
+        from .._reporting.html import report_html
 
         settings = self._state.settings
         assert settings.html is not None
@@ -134,7 +156,7 @@ class SessionOutputs:
         state = self._state
         frame = state.table("rounds") if state.settings.report else None
         if frame is not None:
-            from .terminal import report_lines
+            from .._reporting.terminal import report_lines
 
             terminalreporter.section("pytest-concur report")
             if state.system_check:  # what on this machine moves the numbers below
@@ -142,12 +164,12 @@ class SessionOutputs:
             for line in report_lines(frame):
                 terminalreporter.write_line(line)
             # the variant to use and why (docs/decisions.md)
-            decisions = self._advice.lines(frame, state.table("tasks"))
+            decisions = _decision_lines(frame, state.table("tasks"))
             if decisions:
                 terminalreporter.section("pytest-concur decisions")
                 for line in decisions:
                     terminalreporter.write_line(line)
-        notices = [*state.notices, *([self._advice.notice] if self._advice.notice else [])]
+        notices = [*state.notices, *([self._advice_notice] if self._advice_notice else [])]
         if frame is None and state.system_check:
             notices.append(state.system_check)  # no report to head: said with the notices
         for notice in notices:
@@ -170,8 +192,8 @@ class SessionOutputs:
     def _write_comparison(self, terminalreporter: pytest.TerminalReporter) -> None:
         if self._state.settings.compare is None:
             return
-        from .compare import comparison_notes, comparison_rows, flagged_keys
-        from .tables import aligned
+        from .._reporting.compare import comparison_notes, comparison_rows, flagged_keys
+        from .._reporting.tables import aligned
 
         terminalreporter.section("pytest-concur compare")
         if self._compare_note:
@@ -194,3 +216,12 @@ class SessionOutputs:
                 red=True,
                 bold=True,
             )
+
+
+def _decision_lines(rounds: pd.DataFrame | None, tasks: pd.DataFrame | None) -> list[str]:
+    """One decision line per experiment and parameter set (empty without rounds)."""
+    if rounds is None or rounds.empty:
+        return []
+    from .._advice.lines import decision_lines
+
+    return list(decision_lines(rounds, tasks))

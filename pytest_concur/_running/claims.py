@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .._running.experiment import experiment_of
-from .._running.session import ConcurSession
+from .._claims.decision import Verdict
+from .._claims.verdicts import ClaimSpec, evaluate_claims, refuted_claims, verdict_rows
 from .._storing.files import write_rows
 from .._storing.layout import companion
 from .._storing.schema import VERDICTS_SCHEMA
-from .decision import Verdict
-from .verdicts import ClaimSpec, evaluate_claims, refuted_claims, verdict_rows
+from .experiment import experiment_of
+from .session import ConcurSession
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -84,7 +84,7 @@ class ClaimHooks:
         self.verdicts = evaluate_claims(
             rounds if rounds is not None else pd.DataFrame(),
             self._claims.values(),
-            self._state.settings.policy.plan,
+            self._state.settings.auto_rounds.design(),
         )
         self._save()
         refuted = self._state.settings.strict and refuted_claims(self.verdicts)
