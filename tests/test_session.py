@@ -29,7 +29,7 @@ from pytest_concur._storing.files import write_rows
 from pytest_concur._storing.journal import Journal, JournalFolder
 from pytest_concur._storing.layout import OWNER_LOCK, final_path, parts_folder
 from pytest_concur._storing.layout import part_files as stored_parts
-from pytest_concur._storing.ownership import owner_alive
+from pytest_concur._storing.locking import owner_alive
 from pytest_concur._storing.reading import read_file
 from pytest_concur._storing.recovery import recover
 from pytest_concur._storing.spill import Spill, check_writable, unwritable_reason

@@ -5,10 +5,17 @@ the item's rounds (:func:`~.schedule.plan_rounds`), runs them (:func:`~.rounds.r
 and sends every row as it is measured: to the session, or, on an xdist worker, to the
 journal and onto the call report (:func:`carry_on_report`), which brings it to the
 controller. An interrupt or a crash mid-item loses none.
+
+With ``-v`` each round's wall time shows as the round ends: pytest's own progress is per
+test item, and one item of an experiment runs all its rounds, so a slow variant would
+look stuck. The line of the item grows instead: ``test_pi[threads-2] 0.87sw 0.86s 0.88s
+PASSED`` (``w``: a warm-up round, ``c``: a crowded one, docs/adaptive-rounds.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -17,7 +24,6 @@ from .._storing.schema import CORES_SCHEMA, TASKS_SCHEMA
 from .early_stop import lookout
 from .experiment import Experiment
 from .fixture import Concur
-from .progress import round_progress
 from .rounds import describe_params, run_rounds
 from .row import ItemFacts, RoundRow
 from .schedule import plan_rounds
@@ -130,3 +136,29 @@ def make_runner(experiment: Experiment, active: Active) -> Concur:
         dask_scheduler=session.settings.dask_scheduler,
     )
     return Concur(model, variant.workers, options, trace=session.settings.task_timeline)
+
+
+def _ignore(row: Mapping[str, Any]) -> None:
+    return None
+
+
+def round_progress(config: pytest.Config) -> Callable[[Mapping[str, Any]], None]:
+    """A callback for each finished round: writes its wall time in verbose mode, else nothing.
+
+    xdist workers have no terminal of their own; their progress is xdist's.
+    """
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or config.get_verbosity() < 1 or hasattr(config, "workerinput"):
+        return _ignore
+
+    capture = config.pluginmanager.get_plugin("capturemanager")
+
+    def show(row: Mapping[str, Any]) -> None:
+        # warm-up rounds are not in the statistics; crowded ones are measured again
+        mark = "w" if row.get("warmup") else ("c" if row.get("crowded") else "")
+        # the round runs inside the test call, where pytest captures the terminal
+        with capture.global_and_fixture_disabled() if capture is not None else nullcontext():
+            reporter.write(f"{row['wall_s']:.3g}s{mark} ")
+            reporter.flush()
+
+    return show

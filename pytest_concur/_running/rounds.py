@@ -137,11 +137,8 @@ def run_rounds(
                 costs=costs,
                 readings=watch.readings(samples),
                 transfer=round_transfer(span.transfer for span in spans) if spans else NO_TRANSFER,
+                decide=schedule.observe,  # whether the round counts, and why it stops
             )
-            decided = schedule.observe(row)  # whether the round counts, and why it stops
-            row["repeat_of"], row["quiet_wait_s"] = decided["repeat_of"], decided["quiet_wait_s"]
-            row["rel_half_width"] = decided["rel_half_width"]
-            row["stop_reason"] = decided["stop_reason"]
             on_round(row)
             traced = spans if traces_tasks else None
             if on_timeline is not None and watch.has_timeline(traced, samples):

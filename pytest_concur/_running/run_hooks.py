@@ -41,19 +41,19 @@ def check_run_name(config: pytest.Config, name: str) -> None:
 class RunHooks:
     """On the controller (or a session without xdist), once the session is active."""
 
-    def __init__(self, state: ConcurSession) -> None:
-        self._state = state
+    def __init__(self, session: ConcurSession) -> None:
+        self._session = session
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        origin = self._state.origin
+        origin = self._session.origin
         if origin is not None and session.items:
             origin.collected()  # the experiments' imports are loaded now
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: object) -> None:
         """An xdist worker ended: the modules its experiments imported join the record."""
-        origin = self._state.origin
+        origin = self._session.origin
         modules = getattr(node, "workeroutput", {}).get(_MODULES)
         if origin is not None and isinstance(modules, list):
             known = origin.modules if origin.modules is not None else tuple(sys.modules)
@@ -72,15 +72,15 @@ class WorkerModules:
             output[_MODULES] = sorted({name.split(".")[0] for name in sys.modules})
 
 
-def install(config: pytest.Config, state: ConcurSession, *, worker: bool) -> None:
+def install(config: pytest.Config, session: ConcurSession, *, worker: bool) -> None:
     """When the session becomes active: record where the run comes from."""
     from .run_record import origin_for
 
     if worker:
         config.pluginmanager.register(WorkerModules(config), "concur-worker-modules")
         return
-    state.origin = origin_for(
+    session.origin = origin_for(
         config.rootpath, config.invocation_params.args, config.getoption("concur_save", None)
     )
     if not config.pluginmanager.has_plugin("concur-run"):
-        config.pluginmanager.register(RunHooks(state), "concur-run")
+        config.pluginmanager.register(RunHooks(session), "concur-run")

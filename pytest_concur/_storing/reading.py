@@ -24,7 +24,7 @@ from .layout import (
     part_files,
     parts_run_id,
 )
-from .ownership import owner_alive
+from .locking import owner_alive
 from .schema import META_TABLE, META_VERSION, SCHEMA_VERSION
 
 PathsLike = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
