@@ -79,7 +79,8 @@ def load(paths: PathsLike) -> pd.DataFrame:
 
 
 def load_verdicts(paths: PathsLike) -> pd.DataFrame:
-    """The verdicts on claims stored under ``paths`` (files ``<run_id>.verdicts.parquet``).
+    """The verdicts on claims stored under ``paths`` (``results/verdicts/<run_id>.parquet``,
+    and the flat ``<run_id>.verdicts.parquet`` of folders written before the layout).
 
     One row per expectation of a claim, per run and interpreter (columns in
     docs/claims.md): ``claim``, ``claim_status``, ``expectation``, ``status``
