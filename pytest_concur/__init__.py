@@ -24,7 +24,12 @@ if TYPE_CHECKING:
     )
     from ._measuring.timeout import RoundTimeout
     from ._running.fixture import Concur
-    from ._warnings import ConcurWarning, GilStateWarning, MeasurementWarning, ResultsFileWarning
+    from ._warning_types import (
+        ConcurWarning,
+        GilStateWarning,
+        MeasurementWarning,
+        ResultsFileWarning,
+    )
     from .analysis import amdahl, compare, efficiency, load, load_verdicts, speedup, summarize
     from .models import WorkerDiedError
 
@@ -41,7 +46,7 @@ _LAZY = {
     "WorkerDiedError": "models",
     **dict.fromkeys(
         ("ConcurWarning", "GilStateWarning", "MeasurementWarning", "ResultsFileWarning"),
-        "_warnings",
+        "_warning_types",
     ),
     **dict.fromkeys(
         ("amdahl", "compare", "efficiency", "load", "load_verdicts", "speedup", "summarize"),

@@ -12,8 +12,8 @@ from typing import Any, Final
 
 import pandas as pd
 
+from ._rounds.conventions import ALPHA
 from ._rounds.counting import measured
-from ._rounds.numbers import ALPHA
 from ._rounds.variant import VARIANT_KEYS
 from ._stats.amdahl import fit_amdahl
 from ._stats.variants import (

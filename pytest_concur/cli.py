@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Final, NoReturn
 
 from ._reporting.thresholds import Threshold, parse_thresholds
-from ._rounds.numbers import ALPHA
+from ._rounds.conventions import ALPHA
 
 FORMATS: Final = ("table", "markdown", "csv", "json")
 

@@ -19,7 +19,7 @@ from pytest_concur._claims.interim import (
     LEFT_TO_LATER,
     InterimClaims,
 )
-from pytest_concur._claims.selectors import Candidate
+from pytest_concur._claims.selection import Candidate
 from pytest_concur._claims.spent import with_spent_alpha
 from pytest_concur._claims.verdicts import ClaimSpec, evaluate_claims
 from pytest_concur._running.configuration import AutoRounds

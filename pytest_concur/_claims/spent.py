@@ -17,7 +17,7 @@ from .._stats.sequential import SequentialDesign
 from .._stats.spending import Spending, bound_spending, comparison_spending, unanimous_sign_p
 from .expectations import Bounded, Compare, Similar, Speedup
 from .interim import CLAIMS_DECIDED
-from .selectors import choose
+from .selection import choose
 
 if TYPE_CHECKING:
     import pandas as pd

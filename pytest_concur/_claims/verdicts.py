@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .._rounds.numbers import ALPHA
+from .._rounds.conventions import ALPHA
 from .decision import STATUSES, Status, Verdict, combine, undecided
 from .spent import ran_adaptive, with_spent_alpha
 from .transport import Unsendable, decode, encode

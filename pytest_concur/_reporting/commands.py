@@ -17,7 +17,7 @@ from typing import TypeVar
 
 import pandas as pd
 
-from .._rounds.numbers import ALPHA
+from .._rounds.conventions import ALPHA
 from .._storing.layout import companion
 from . import CommandError
 from .compare import compare_frames, comparison_notes, comparison_rows, flagged_keys, resolve_source
@@ -101,7 +101,7 @@ def report(
         if output == "markdown":  # after the report's title: a section of its own
             print("\n".join(["", "### provenance", "", *("    " + line for line in header)]))
     if html is not None:
-        from .html import report_html
+        from .html_page import report_html
 
         with said_warnings():
             tasks = load_companion(_companions(sources, "tasks"), "tasks")

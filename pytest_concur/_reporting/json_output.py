@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from .._storing.layout import companion
-from .._warnings import ResultsFileWarning
+from .._warning_types import ResultsFileWarning
 from .compare import Comparison, comparison_notes
 from .provenance_header import differences, run_records
 

@@ -19,7 +19,7 @@ from .._measuring.gil import enabled_before_session
 from .._measuring.sampler import CoreSampling
 from .._measuring.subreaper import become_child_subreaper
 from .._storing.journal import worker_journal
-from .._warnings import GilStateWarning
+from .._warning_types import GilStateWarning
 from ..models import ModelRegistryError, all_models, builtin_models
 from .claims import ClaimHooks
 from .configuration import check_names

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from .._claims.interim import InterimClaims
-from .._claims.selectors import Candidate
+from .._claims.selection import Candidate
 from .._stats.sequential import SequentialDesign
 from .experiment import experiment_of
 from .xdist import distribution

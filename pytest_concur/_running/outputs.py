@@ -128,7 +128,7 @@ class SessionOutputs:
     def _write_html(self, rounds: pd.DataFrame | None) -> None:
         import pandas as pd
 
-        from .._reporting.html import report_html
+        from .._reporting.html_page import report_html
 
         settings = self._session.settings
         assert settings.html is not None

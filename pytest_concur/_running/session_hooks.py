@@ -87,7 +87,7 @@ def register_session_hooks(gate: SessionGate, *, worker: bool) -> None:
 def check_gil(session: ConcurSession, where: str) -> None:
     change = session.gil.check(where)
     if change is not None:
-        from .._warnings import GilStateWarning
+        from .._warning_types import GilStateWarning
 
         warnings.warn(GilStateWarning(change.message()), stacklevel=2)
 

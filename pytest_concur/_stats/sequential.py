@@ -37,7 +37,7 @@ from functools import lru_cache
 from statistics import median, stdev
 from typing import Final
 
-from .._rounds.numbers import ALPHA
+from .._rounds.conventions import ALPHA
 
 #: the large-sample standard error of a median is sqrt(pi/2) sigma / sqrt(n) (normal data)
 _SE_FACTOR: Final = math.sqrt(math.pi / 2)

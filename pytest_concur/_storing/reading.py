@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
-from .._warnings import ResultsFileWarning as ResultsFileWarning
+from .._warning_types import ResultsFileWarning as ResultsFileWarning
 from .files import mark_incomplete
 from .layout import (
     PARTS_SUFFIX,
