@@ -29,13 +29,13 @@ def ran_adaptive(rows: pd.DataFrame) -> bool:
 
 
 def with_spent_alpha(
-    expectation: Any, rows: pd.DataFrame, plan: SequentialDesign
+    expectation: Any, rows: pd.DataFrame, design: SequentialDesign
 ) -> tuple[Any, str]:
     """The expectation at the level left for its verdict, and a note for its reason
     ("" when nothing was spent or the type is not judged between rounds)."""
-    looks = plan.looks()
+    looks = design.looks()
     if isinstance(expectation, Compare | Similar | Speedup):
-        spending = comparison_spending(looks, plan.min_rounds, expectation.alpha)
+        spending = comparison_spending(looks, design.min_rounds, expectation.alpha)
         alpha = spending.final_alpha
     elif isinstance(expectation, Bounded):
         spending = bound_spending(looks, expectation.alpha)

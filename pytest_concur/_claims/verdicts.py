@@ -101,7 +101,7 @@ def evaluate_claims(
 
     Rows of different interpreters are never compared with each other: under xdist with
     workers on several Pythons each interpreter gets verdicts of its own. ``adaptive`` is
-    the session's plan for adaptive rounds: experiments that ran them are judged at the
+    the session's design of adaptive rounds: experiments that ran them are judged at the
     alpha their looks left (_claims/spent.py).
     """
     # pandas comes with these: imported here, on the controller after the rounds

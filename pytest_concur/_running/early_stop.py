@@ -80,16 +80,16 @@ class ItemLookout:
         self.state.interim.remember(self.experiment, self.current, rows)
 
 
-def lookout(item: pytest.Item, plan: SequentialDesign | None) -> ItemLookout | None:
+def lookout(item: pytest.Item, design: SequentialDesign | None) -> ItemLookout | None:
     """The item's lookout, or None: not adaptive, or its experiment states no expectations."""
     experiment = experiment_of(item)
     current = _candidate(item)
-    if plan is None or experiment is None or current is None or not experiment.spec.expect:
+    if design is None or experiment is None or current is None or not experiment.spec.expect:
         return None
     config = item.config
     state = config.stash.get(_SESSION, None)
     if state is None:
-        state = config.stash[_SESSION] = _Session(InterimClaims(plan.looks(), plan.min_rounds))
+        state = config.stash[_SESSION] = _Session(InterimClaims(design.looks(), design.min_rounds))
     if experiment.id not in state.orders:
         state.orders[experiment.id] = _order(item.session, experiment.id)
     dist = distribution(config)  # None: not an xdist worker, this process runs them all

@@ -2,7 +2,7 @@
 runs warm-up, then measured rounds until the plan is met.
 
 The round loop asks the schedule for the next round index and shows it each finished
-row. A fixed plan counts passed measured rounds up to ``rounds``; an adaptive plan
+row. A fixed plan counts passed measured rounds up to ``rounds``; an adaptive one
 (_stats/sequential.py) stops when its rule says so. Crowded rounds (_running/retry.py)
 do not count while repeats are left: the schedule waits for a quiet machine and runs
 another. It annotates each row with what it decided (the columns below).
