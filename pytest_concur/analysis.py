@@ -13,8 +13,8 @@ from typing import Any, Final
 
 import pandas as pd
 
+from ._rounds.conventions import ALPHA
 from ._rounds.counting import measured
-from ._rounds.numbers import ALPHA
 from ._rounds.variant import VARIANT_KEYS
 from ._stats.amdahl import fit_amdahl
 from ._stats.variants import (
@@ -99,7 +99,8 @@ def load_tasks(paths: PathsLike) -> pd.DataFrame:
 
 
 def load_verdicts(paths: PathsLike) -> pd.DataFrame:
-    """The verdicts on claims stored under ``paths`` (files ``<run_id>.verdicts.parquet``).
+    """The verdicts on claims stored under ``paths`` (``results/verdicts/<run_id>.parquet``,
+    and the flat ``<run_id>.verdicts.parquet`` of folders written before the layout).
 
     One row per expectation of a claim, per run and interpreter (columns in
     docs/claims.md): ``claim``, ``claim_status``, ``expectation``, ``status``

@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 import pytest_concur as pc
 from pytest_concur._advice.codes import CODES
 from pytest_concur._advice.scaling import fit_law, usl
-from pytest_concur._running.spec import parse_spec
-from pytest_concur._running.sweep import auto_workers
+from pytest_concur._running.spec import auto_workers, parse_spec
 
 SERIAL = [1.00, 1.02, 0.98, 1.01, 0.99]
 HALF = [0.58, 0.60, 0.59, 0.61, 0.57]

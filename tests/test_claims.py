@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import pytest_concur as pc
 from pytest_concur._claims.decision import Verdict, combine, format_value
 from pytest_concur._claims.expectations import Compare
-from pytest_concur._claims.selectors import Select, choose
+from pytest_concur._claims.selection import Select, choose
 from pytest_concur._claims.transport import Unsendable, decode, encode
 from pytest_concur._claims.verdicts import (
     ClaimSpec,

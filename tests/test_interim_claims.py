@@ -19,10 +19,10 @@ from pytest_concur._claims.interim import (
     LEFT_TO_LATER,
     InterimClaims,
 )
-from pytest_concur._claims.selectors import Candidate
+from pytest_concur._claims.selection import Candidate
 from pytest_concur._claims.spent import with_spent_alpha
 from pytest_concur._claims.verdicts import ClaimSpec, evaluate_claims
-from pytest_concur._running.adaptive import AdaptivePlan
+from pytest_concur._running.configuration import AutoRounds
 from pytest_concur._stats.spending import (
     INTERIM_SHARE,
     bound_spending,
@@ -31,7 +31,7 @@ from pytest_concur._stats.spending import (
     unanimous_sign_p,
 )
 
-PLAN = AdaptivePlan()  # 5..10 rounds: looks at 5, 8, 10
+PLAN = AutoRounds().design()  # 5..10 rounds: looks at 5, 8, 10
 LOOKS = PLAN.looks()
 SERIAL = Candidate("serial", 1)
 THREADS = Candidate("threads", 4)
@@ -109,7 +109,7 @@ def test_a_look_that_would_spend_too_much_is_not_used() -> None:
 def test_interim_looks_never_spend_more_than_their_share(
     low: int, extra: int, alpha: float
 ) -> None:
-    looks = AdaptivePlan(min_rounds=low, max_rounds=low + extra).looks()
+    looks = AutoRounds(min_rounds=low, max_rounds=low + extra).design().looks()
     for spending in (comparison_spending(looks, low, alpha), bound_spending(looks, alpha)):
         assert 0 <= spending.spent <= INTERIM_SHARE * alpha + 1e-12
         assert spending.final_alpha >= (1 - INTERIM_SHARE) * alpha - 1e-12

@@ -14,7 +14,7 @@ from pytest_concur._rounds.counting import (
     quiet_rounds,
     round_crowded,
 )
-from pytest_concur._running.adaptive import AdaptivePlan
+from pytest_concur._running.configuration import AutoRounds
 from pytest_concur._running.retry import CrowdedRetry
 from pytest_concur._running.schedule import RoundSchedule
 
@@ -132,7 +132,7 @@ def test_a_fixed_schedule_without_retry_runs_the_plan() -> None:
 
 
 def test_an_adaptive_schedule_stops_when_the_rule_says_and_says_why() -> None:
-    schedule = RoundSchedule(1, 99, adaptive=AdaptivePlan(min_rounds=5, max_rounds=10))
+    schedule = RoundSchedule(1, 99, adaptive=AutoRounds(min_rounds=5, max_rounds=10).design())
     rows = drive(schedule, iter([False] * 20))
     assert len(rows) == 6  # one warm-up and the minimum: every round took 1.0 s
     assert rows[-1]["stop_reason"] == "target width"

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .. import _format as fmt
-from .._rounds.numbers import ALPHA
+from .._rounds.conventions import ALPHA
 from .._stats.samples import p_less
 from . import codes as c
 from .signals import VariantSignals

@@ -11,7 +11,7 @@ import pandas as pd
 
 from .. import _format as fmt
 from .._rounds.counting import busy_reason, measured, quiet_rounds
-from .._rounds.numbers import median
+from .._rounds.conventions import median
 from .._rounds.variant import keyed, variant_label
 from .._storing.frames import companion_frame
 from .diagnose import Diagnosis, diagnose_group

@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .. import _format as fmt
+from .._rounds.conventions import ALPHA
 from .._rounds.counting import busy_reason
-from .._rounds.numbers import ALPHA
 from .._stats.samples import median_ci, p_less
 from . import codes as c
 from .diagnose import Diagnosis

@@ -16,8 +16,8 @@ from typing import cast
 
 import pandas as pd
 
+from .._rounds.conventions import median
 from .._rounds.counting import BusyVariant, Crowding, crowding, measured, quiet_rounds
-from .._rounds.numbers import median
 from .._rounds.variant import VARIANT_KEYS, VariantKey, keyed, variant_label
 from .codes import MIN_MAP_S
 

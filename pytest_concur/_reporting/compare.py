@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import _format as fmt
-from .._rounds.numbers import ALPHA
+from .._rounds.conventions import ALPHA
 from .._rounds.variant import variant_label
 from .._stats.variants import MACHINE_BUSY
 from .._storing.catalog import find_runs

@@ -19,7 +19,7 @@ import pandas as pd
 
 from .._rounds.counting import measured, quiet_rounds
 from .._rounds.variant import VARIANT_KEYS, variant_key, variant_label
-from .._warnings import ConcurWarning
+from .._warning_types import ConcurWarning
 from .samples import median_ci_ranks, p_less, smallest_possible_p
 from .summary import FLOAT_COLUMNS, summarize_rounds
 
