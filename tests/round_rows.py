@@ -108,10 +108,12 @@ def variants_rows(
     variants: Mapping[tuple[str, int], Sequence[float] | Mapping[str, Any]],
     *,
     metric: str = "wall_s",
+    also: Sequence[str] = (),
     warmup: int = 0,
     **common: Any,
 ) -> list[dict[str, Any]]:
-    """Rounds of each (model, workers): one row per value of ``metric``, numbered from 0.
+    """Rounds of each (model, workers): one row per value of ``metric`` (and of the
+    columns in ``also``), numbered from 0.
 
     A variant maps to its values, or to ``{"values": [...], column: value, ...}`` for
     columns of its own; ``common`` holds columns every row shares. The first ``warmup``
@@ -123,7 +125,8 @@ def variants_rows(
         values = own.pop("values")
         for index, value in enumerate(values):
             columns = {"round": index, "warmup": index < warmup, **common, **own}
-            rows.append(round_row(model=model, workers=workers, **{**columns, metric: value}))
+            measured = dict.fromkeys([metric, *also], value)
+            rows.append(round_row(model=model, workers=workers, **{**columns, **measured}))
     return rows
 
 
@@ -131,4 +134,9 @@ def variants_frame(
     variants: Mapping[tuple[str, int], Sequence[float] | Mapping[str, Any]], **options: Any
 ) -> pd.DataFrame:
     """``variants_rows`` as pytest_concur.load gives rounds: the schema's dtypes."""
-    return rows_frame(variants_rows(variants, **options))
+    return rounds_frame(variants_rows(variants, **options))
+
+
+def rounds_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """Rows as pytest_concur.load gives them: the schema's dtypes and categories."""
+    return rows_frame(rows)

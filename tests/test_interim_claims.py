@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from round_rows import round_row
 
 import pytest_concur as pc
 from pytest_concur._claims.interim import (
@@ -39,20 +40,10 @@ ORDER = [SERIAL, THREADS]
 
 
 def row(variant: Candidate, wall_s: float, **extra: Any) -> dict[str, Any]:
-    return {
-        "experiment": "test_exp",
-        "model": variant.model,
-        "workers": variant.workers,
-        "params": "",
-        "params_json": variant.params_json,
-        "warmup": False,
-        "outcome": "passed",
-        "wall_s": wall_s,
-        "cores_used": extra.pop("cores_used", 1.0),
-        "crowded": extra.pop("crowded", False),
-        "python": "3.x",
-        **extra,
-    }
+    facts = {"experiment": "test_exp", "params_json": variant.params_json, "crowded": False,
+             "python": "3.x"}  # fmt: skip
+    return round_row(model=variant.model, workers=variant.workers, wall_s=wall_s,
+                     **{**facts, **extra})  # fmt: skip
 
 
 def rows_of(variant: Candidate, values: Sequence[float], **extra: Any) -> list[dict[str, Any]]:
