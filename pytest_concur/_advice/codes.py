@@ -83,3 +83,12 @@ COST_TOLERANCE: Final = 0.10
 
 # scaling: more workers "stop paying" where doubling them adds less than this (relative).
 DOUBLING_GAIN: Final = 0.10
+
+# transfer_bound (_advice/moving.py, docs/decisions.md): the share of the workers' time in
+# map calls that went to moving tasks (outside the task function, or pickling) is at least
+# MOVE_SHARE. The chunksize suggested brings it under BATCH_OVERHEAD; from DATA_BYTES of
+# argument and result per task, the data itself is too big to move and batching cannot
+# help. Measured (benchmarks/bench_transfer.py): MEASUREMENTS PENDING
+MOVE_SHARE: Final = 0.5
+BATCH_OVERHEAD: Final = 0.10
+DATA_BYTES: Final = 2**20

@@ -20,6 +20,7 @@ from .._rounds.counting import BusyVariant, Crowding, crowding, measured, quiet_
 from .._rounds.numbers import median
 from .._rounds.variant import VARIANT_KEYS, VariantKey, keyed, variant_label
 from .codes import MIN_MAP_S
+from .moving import Moving, moving_by_variant
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,8 @@ class VariantSignals:
     #: median number of an event loop's tasks running at once (1.0: one after another)
     overlap: float = math.nan
     tasks_per_loop: float = math.nan
+    #: process models with task spans: what moving the tasks cost (_advice/moving.py)
+    moving: Moving | None = None
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -107,6 +110,7 @@ def variant_signals(rows: pd.DataFrame, tasks: pd.DataFrame | None = None) -> li
     good = _by_variant(quiet.rows)
     counted_by = _by_variant(counted)
     task_signals = _task_signals(quiet.rows, tasks) if tasks is not None and len(tasks) else {}
+    moved = moving_by_variant(quiet.rows, tasks) if tasks is not None and len(tasks) else {}
     out: list[VariantSignals] = []
     for key, group in _by_variant(every).items():
         ok = good.get(key, group.iloc[0:0])
@@ -141,6 +145,7 @@ def variant_signals(rows: pd.DataFrame, tasks: pd.DataFrame | None = None) -> li
                 idle_share=idle,
                 overlap=overlap,
                 tasks_per_loop=per_loop,
+                moving=moved.get(key),
             )
         )
     return out
