@@ -16,8 +16,8 @@ with the ``chunksize`` the diagnosis suggested, and the moving share and the rat
 printed again: the suggestion should bring moving near BATCH_OVERHEAD.
 
 Targets: tiny, small and big are transfer_bound (share >= MOVE_SHARE), healthy is not
-(share under 0.2); small batched as suggested is not (under MOVE_SHARE). Run under the exclusive lock on
-the shared development machine: ``flock -x /work/machine.lock python
+(share under 0.2); small batched as suggested is not (under MOVE_SHARE). Run under the
+exclusive lock on the shared development machine: ``flock -x /work/machine.lock python
 benchmarks/bench_transfer.py [--json PATH] [--rounds N]``.
 """
 
@@ -37,7 +37,7 @@ from _bench import Report
 import pytest_concur as pc
 from pytest_concur._advice.codes import MOVE_SHARE
 from pytest_concur._advice.moving import moving_by_variant
-from pytest_concur._rounds.counting import measured
+from pytest_concur._rounds.counting import measured, quiet_rounds
 from pytest_concur._rounds.variant import keyed
 from pytest_concur.analysis import load_companion
 
@@ -112,9 +112,16 @@ def _ratio(df: pd.DataFrame, experiment: str) -> float:
     return float(walls["processes"] / walls["serial"])
 
 
-def _report(report: Report, df: pd.DataFrame, tasks: pd.DataFrame, found: pd.DataFrame,
-            experiment: str, label: str, target: tuple[str, float] | None = None) -> str:  # fmt: skip
-    moving = {key[0]: m for key, m in moving_by_variant(measured(keyed(df)), tasks).items()}
+def _report(
+    report: Report,
+    frames: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame],
+    experiment: str,
+    label: str,
+    target: tuple[str, float] | None = None,
+) -> str:
+    df, tasks, found = frames
+    judged = quiet_rounds(measured(keyed(df))).rows  # the rounds the diagnosis judges on
+    moving = {key[0]: m for key, m in moving_by_variant(judged, tasks).items()}
     share = next(m.share for name, m in moving.items() if name.endswith(experiment))
     text = str(found[found["experiment"].str.endswith(experiment)
                      & (found["model"] == "processes")]["text"].iloc[0])  # fmt: skip
@@ -122,7 +129,6 @@ def _report(report: Report, df: pd.DataFrame, tasks: pd.DataFrame, found: pd.Dat
         target = (">=", MOVE_SHARE) if experiment != "healthy" else ("<=", 0.2)
     report.add(f"{label}: processes-2 / serial wall", _ratio(df, experiment), "x")
     report.add(f"{label}: moving share", share, "", target, note=text)
-    print(f"  {label}: {text}")
     return text
 
 
@@ -138,15 +144,15 @@ def main() -> int:
         _session(first, args.rounds, None, "tiny or small or big or healthy")
         df, tasks, found = _figures(first)
         for experiment in ("tiny", "big", "healthy"):
-            _report(report, df, tasks, found, experiment, experiment)
-        small = _report(report, df, tasks, found, "small", "small")
+            _report(report, (df, tasks, found), experiment, experiment)
+        small = _report(report, (df, tasks, found), "small", "small")
         suggested = re.search(r"chunksize=(\d+)", small)
         if suggested is not None:
             batched = Path(temp, "batched")
             _session(batched, args.rounds, int(suggested.group(1)), "small")
             df, tasks, found = _figures(batched)
             label = f"small, chunksize={suggested.group(1)}"
-            _report(report, df, tasks, found, "small", label, ("<=", MOVE_SHARE))
+            _report(report, (df, tasks, found), "small", label, ("<=", MOVE_SHARE))
     return report.finish(args.json)
 
 
