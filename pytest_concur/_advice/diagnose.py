@@ -11,6 +11,7 @@ from .. import _format as fmt
 from .._rounds.conventions import ALPHA
 from .._stats.samples import p_less
 from . import codes as c
+from . import moving
 from .signals import VariantSignals
 
 
@@ -104,12 +105,12 @@ def _measured_findings(
             f"start-up took {fmt.seconds(v.startup_s)}, {fmt.percent(v.startup_s / wall)} of "
             f"the round"
         )
-    # CPU time can read 0 (clock ticks of the psutil backend, a round that only waited)
-    if v.cpu_s > 0 and v.transfer_s / v.cpu_s >= c.TRANSFER_SHARE:
-        found["transfer_bound"] = (
-            f"pickling {fmt.size(v.transfer_bytes)} took {fmt.seconds(v.transfer_s)}, "
-            f"{fmt.percent(v.transfer_s / v.cpu_s)} of the round's CPU time"
-        )
+    # transfer_bound: the whole cost of moving the tasks (_advice/moving.py)
+    moved = moving.finding(
+        v.moving, transfer_s=v.transfer_s, transfer_bytes=v.transfer_bytes, cpu_s=v.cpu_s
+    )
+    if moved is not None:
+        found["transfer_bound"] = moved
     if v.idle_share >= c.IDLE_SHARE:  # from map calls of at least MIN_MAP_S only
         found["imbalanced"] = (
             f"workers sat idle {fmt.percent(v.idle_share)} of each map while one worked"

@@ -10,8 +10,8 @@ from typing import Final, cast
 import pandas as pd
 
 from .. import _format as fmt
-from .._rounds.counting import busy_reason, measured, quiet_rounds
 from .._rounds.conventions import median
+from .._rounds.counting import busy_reason, measured, quiet_rounds
 from .._rounds.variant import keyed, variant_label
 from .._storing.frames import companion_frame
 from .diagnose import Diagnosis, diagnose_group
