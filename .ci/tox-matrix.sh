@@ -12,17 +12,18 @@ started=$SECONDS
 # resolved before PATH changes below, so it stays the caller's interpreter (the CI venv)
 python=${PYTHON:-$(command -v python)}
 
-# Interpreters: tox looks for python3.12, python3.13t, ... on PATH. pyenv's shims only
-# answer for its global versions, so put every installed version's bin first, and the
-# free-threaded build (installed from ../shared/pythons/ when missing).
-bash .ci/install-free-threaded.sh
+# Interpreters: tox looks for python3.12, python3.13t, python3.14, ... on PATH. pyenv's
+# shims only answer for its global versions, so put every installed version's bin first,
+# then the builds installed from ../shared/pythons/ (when missing): the free-threaded
+# 3.13 and the GIL builds of 3.14 and 3.15 (and a 3.14t/3.15t where a machine has one).
+bash .ci/install-pythons.sh
 prefix=""
 if command -v pyenv >/dev/null 2>&1; then
     for dir in "$(pyenv root)"/versions/3.1[1-9]*/bin; do
         if [ -d "$dir" ]; then prefix="$prefix$dir:"; fi
     done
 fi
-for dir in /opt/cpython-3.1[3-9]t/bin; do
+for dir in /opt/cpython-3.1[3-9]t/bin /opt/cpython-3.1[4-9]/bin; do
     if [ -d "$dir" ]; then prefix="$prefix$dir:"; fi
 done
 export PATH="$prefix$PATH"
