@@ -174,6 +174,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def concur(request: pytest.FixtureRequest) -> Concur:
     """The runner for this experiment's model and worker count: ``concur.map(fn, items)``."""
     from ._running.fixture import Concur
+    from ._running.spec import SpecError, swept_start_method
     from .models import ModelOptions
 
     experiment = getattr(request, "param", None)
@@ -185,8 +186,14 @@ def concur(request: pytest.FixtureRequest) -> Concur:
     reason = model.unavailable()
     if reason is not None:
         pytest.skip(f"model {variant.model!r} cannot run here: {reason}")
+    # a test parameter named start_method sweeps it (one pool per value)
+    callspec = getattr(request.node, "callspec", None)
+    try:
+        swept = swept_start_method(experiment.spec, callspec.params if callspec else {})
+    except SpecError as exc:
+        pytest.fail(f"{request.node.nodeid}: {exc}", pytrace=False)
     options = ModelOptions(
-        start_method=experiment.spec.start_method or session.settings.start_method,
+        start_method=swept or experiment.spec.start_method or session.settings.start_method,
         dask_scheduler=session.settings.dask_scheduler,
     )
     return Concur(model, variant.workers, options, trace=session.settings.task_timeline)
