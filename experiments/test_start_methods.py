@@ -7,8 +7,14 @@ test module, and pytest with it), where ``fork`` copies the parent, imports incl
 fresh pool of two processes per round under each method (the test's ``start_method``
 parameter sweeps it: docs/models.md), so the round holds start-up, work and shutdown.
 
-On 3.15, ``fork`` in a process that has threads raises a DeprecationWarning; the plugin
-leaves it shown (docs/models.md, "Start methods").
+Since 3.12, ``fork`` in a process that has threads warns (DeprecationWarning: "This
+process is multi-threaded, use of fork() may lead to deadlocks in the child"), and a
+pytest session that measures has them (pyarrow's jemalloc and pool threads). On 3.14 the
+warning is only shown; on 3.15 a filter that turns warnings into errors (this project's
+``filterwarnings = ["error"]``, or ``-W error``) makes ``os.fork`` raise it and the
+round fail. Here it is kept a shown warning, in the session's warnings summary, so the
+fork variant is measured as users who do not make warnings errors meet it
+(docs/models.md, "Start methods").
 """
 
 from __future__ import annotations
@@ -43,7 +49,19 @@ SPAWN = pc.variant("processes-2", start_method="spawn")
         pc.faster(FORK, than=FORKSERVER),
     ],
 )
-@pytest.mark.parametrize("start_method", ["fork", "forkserver", "spawn"])
+@pytest.mark.parametrize(
+    "start_method",
+    [
+        pytest.param(
+            "fork",
+            marks=pytest.mark.filterwarnings(
+                "default:This process .* is multi-threaded:DeprecationWarning"
+            ),
+        ),
+        "forkserver",
+        "spawn",
+    ],
+)
 def test_pool_start_up_by_start_method(concur: pc.Concur, start_method: str) -> None:
     """Pi to 500 places, four times, by a fresh pool of two processes per round."""
     if start_method not in multiprocessing.get_all_start_methods():
