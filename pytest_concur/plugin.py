@@ -207,7 +207,8 @@ def concur(request: pytest.FixtureRequest) -> Concur:
     active = _active(request.config)
     if not isinstance(experiment, Experiment) or active is None:
         pytest.fail("the `concur` fixture needs the @pytest.mark.concur marker", pytrace=False)
-    return make_runner(experiment, active)
+    callspec = getattr(request.node, "callspec", None)  # start_method may be a parameter
+    return make_runner(experiment, active, callspec.params if callspec else {})
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -27,8 +27,9 @@ FAKED_BY_CROWDING: Final = frozenset(
 
 #: Models whose workers are threads of the measuring process (the GIL serialises them).
 THREAD_MODELS: Final = frozenset({"threads"})
-#: Models that pickle arguments and results across processes (transfer is measured there).
-PROCESS_MODELS: Final = frozenset({"processes", "asyncio-processes"})
+#: Models that pickle arguments and results across processes or interpreters (transfer is
+#: measured there).
+PROCESS_MODELS: Final = frozenset({"processes", "asyncio-processes", "subinterpreters"})
 #: Models whose tasks are coroutines on an event loop.
 LOOP_MODELS: Final = frozenset({"asyncio", "asyncio-processes"})
 

@@ -122,17 +122,23 @@ def carry_on_report(item: pytest.Item, report: pytest.TestReport, active: Active
         report.concur_cores = cores  # type: ignore[attr-defined]
 
 
-def make_runner(experiment: Experiment, active: Active) -> Concur:
-    """The ``concur`` fixture's object for this item's model and worker count."""
+def make_runner(experiment: Experiment, active: Active, params: Mapping[str, Any]) -> Concur:
+    """The ``concur`` fixture's object for this item's model and worker count; ``params``
+    are the test's parameters (one named ``start_method`` sweeps it)."""
     from ..models import ModelOptions
+    from .spec import SpecError, swept_start_method
 
     session, variant = active.session, experiment.variant
     model = session.models[variant.model]
     reason = model.unavailable()
     if reason is not None:
         pytest.skip(f"model {variant.model!r} cannot run here: {reason}")
+    try:
+        swept = swept_start_method(experiment.spec, params)
+    except SpecError as exc:
+        pytest.fail(f"{experiment.id}: {exc}", pytrace=False)
     options = ModelOptions(
-        start_method=experiment.spec.start_method or session.settings.start_method,
+        start_method=swept or experiment.spec.start_method or session.settings.start_method,
         dask_scheduler=session.settings.dask_scheduler,
     )
     return Concur(model, variant.workers, options, trace=session.settings.task_timeline)

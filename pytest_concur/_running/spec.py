@@ -47,6 +47,10 @@ def auto_workers(workload: str, usable: int | None = None) -> tuple[int, ...]:
     return tuple(counts)
 
 
+#: A test parameter of this name sweeps the start method: each value runs its pools with it.
+START_METHOD_PARAM: Final = "start_method"
+
+
 class SpecError(ValueError):
     """A ``concur`` marker that cannot be run; the message says what to fix."""
 
@@ -73,6 +77,26 @@ class ExperimentSpec:
             counts = (1,) if model == "serial" else self.workers
             pairs.extend((model, count) for count in counts)
         return pairs
+
+
+def swept_start_method(spec: ExperimentSpec, params: Mapping[str, object]) -> str | None:
+    """The start method a test's own ``start_method`` parameter chooses, if it has one:
+    ``@pytest.mark.parametrize("start_method", ["fork", "forkserver", "spawn"])`` sweeps
+    it (docs/models.md). The marker's ``start_method=`` and the parameter exclude each other.
+    """
+    if START_METHOD_PARAM not in params:
+        return None
+    value = params[START_METHOD_PARAM]
+    if not isinstance(value, str) or value not in START_METHODS:
+        raise SpecError(
+            f"the start_method parameter is {value!r}; choose one of: {', '.join(START_METHODS)}"
+        )
+    if spec.start_method is not None:
+        raise SpecError(
+            f"start_method={spec.start_method!r} in the marker and a start_method parameter: "
+            "sweep it with the parameter, or fix it with the marker, not both"
+        )
+    return value
 
 
 def variant_id(model: str, workers: int) -> str:
