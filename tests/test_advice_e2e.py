@@ -193,8 +193,15 @@ def test_codes_end_to_end(pytester: pytest.Pytester) -> None:
     assert (pairs["codes"].map(list) == pairs["codes_given"].map(list)).all()
     assert (pairs["text"] == pairs["text_given"]).all()
     assert not public["not_assessed"].map(len).any()
-    for reason in pc.recommend(loaded)["reason"]:
-        assert reason in result.stdout.str(), reason
+    shown = result.stdout.str()
+    for rec in pc.recommend(loaded).to_dict("records"):
+        if "one_variant" not in rec["problems"]:
+            assert rec["reason"] in shown, rec["reason"]
+            continue
+        # one variant: the decisions block shows its findings instead, if it has any
+        mine = public[(public["experiment"] == rec["experiment"]) & public["codes"].map(len)]
+        for text in mine["text"]:
+            assert f"{rec['experiment']}: {text}" in shown, text
     tasks_frame = pc.load_tasks(pytester.path / "results")
     assert len(tasks_frame) == len(tasks)
     # without spans (a frame built by hand) it says what it could not assess
