@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from concur_samples import scaling_rows, write, write_table
+from helpers import concur_test, experiment_source
 
 from pytest_concur._measuring.provenance import version_of
 from pytest_concur._storing.layout import final_path
@@ -137,16 +138,7 @@ def test_compare_with_a_run_without_provenance_says_so(
 
 # ---------------------------------------------------------------------------- the plugin
 
-EXPERIMENT = """
-import time
-import pyarrow as pa
-import pyarrow.parquet as pq
-import pytest
-
-@pytest.mark.concur(workload="io", models=["serial"], rounds=2, warmup=0)
-def test_nap(concur):
-    concur.map(time.sleep, [0.001])
-"""
+EXPERIMENT = experiment_source(concur_test(rounds=2))
 
 
 def test_a_name_used_twice_never_overwrites_a_run(pytester: pytest.Pytester) -> None:
@@ -223,16 +215,7 @@ def test_the_system_checks_warning_heads_the_report(pytester: pytest.Pytester) -
         run_record.warning_line = lambda facts: "system check: turbo/boost is on: timings vary"
         """
     )
-    pytester.makepyfile(
-        test_exp="""
-        import pytest
-        from pytest_concur import workloads
-
-        @pytest.mark.concur(workload="io", models=["serial"], rounds=1, warmup=0)
-        def test_nap(concur):
-            concur.map(workloads.sleep, [0.001])
-        """
-    )
+    pytester.makepyfile(test_exp=experiment_source())
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--concur-report")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import read_results
+from helpers import concur_test, experiment_source, read_results
 
 from pytest_concur.analysis import load_verdicts
 
@@ -155,16 +155,7 @@ def test_claims_under_xdist_match_a_plain_run(pytester: pytest.Pytester) -> None
 
 
 def test_no_claims_no_section(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(
-        test_exp="""
-        import pytest
-        from pytest_concur import workloads
-
-        @pytest.mark.concur(workload="io", models=["serial"], rounds=1, warmup=0)
-        def test_nap(concur):
-            concur.map(workloads.sleep, [0.001])
-        """
-    )
+    pytester.makepyfile(test_exp=experiment_source())
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--concur-report")
     result.assert_outcomes(passed=1)
     assert "pytest-concur claims" not in result.stdout.str()
@@ -172,16 +163,7 @@ def test_no_claims_no_section(pytester: pytest.Pytester) -> None:
 
 
 def test_quick_mode_caps_rounds_unless_told(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(
-        test_exp="""
-        import pytest
-        from pytest_concur import workloads
-
-        @pytest.mark.concur(workload="io", models=["serial"], rounds=8, warmup=3)
-        def test_nap(concur):
-            concur.map(workloads.sleep, [0.001])
-        """
-    )
+    pytester.makepyfile(test_exp=experiment_source(concur_test(rounds=8, warmup=3)))
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--concur-quick")
     result.assert_outcomes(passed=1)
     rows = read_results(pytester)
@@ -195,16 +177,8 @@ def test_quick_mode_caps_rounds_unless_told(pytester: pytest.Pytester) -> None:
 
 
 def test_verbose_runs_show_each_round(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(
-        test_exp="""
-        import pytest
-        from pytest_concur import workloads
-
-        @pytest.mark.concur(workload="io", models=["serial"], rounds=3, warmup=1)
-        def test_nap(concur):
-            concur.map(workloads.sleep, [0.01])
-        """
-    )
+    nap = concur_test(rounds=3, warmup=1, body="concur.map(time.sleep, [0.01])")
+    pytester.makepyfile(test_exp=experiment_source(nap))
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v")
     result.assert_outcomes(passed=1)
     result.stdout.re_match_lines(

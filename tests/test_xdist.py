@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-from helpers import overlaps, read_results, windows
+from helpers import NAP_SOURCE, concur_test, experiment_source, overlaps, read_results, windows
 
 from pytest_concur._running.xdist import (
     LOCK_KEY,
@@ -26,24 +26,18 @@ from pytest_concur._running.xdist import (
     session_identity,
 )
 
-EXPERIMENT = """
-import time
-import pytest
-
-def nap(seconds):
-    time.sleep(seconds)
-    return seconds
-
-@pytest.mark.concur(workload="io", models=["serial", "threads"], workers=[2], rounds=2, warmup=1)
-@pytest.mark.parametrize("size", [2, 3])
-def test_nap(concur, size):
-    concur.map(nap, [0.01] * size)
-
-@pytest.mark.concur(workload="cpu", models=["serial", "processes"], workers=[2], rounds=2,
-                    warmup=1)
-def test_sum(concur):
-    concur.map(sum, [range(1000)] * 4)
-"""
+EXPERIMENT = experiment_source(
+    concur_test(
+        models=["serial", "threads"], workers=[2], rounds=2, warmup=1, fixtures="concur, size",
+        decorators=['@pytest.mark.parametrize("size", [2, 3])'],
+        body="concur.map(nap, [0.01] * size)",
+    ),
+    concur_test(
+        "test_sum", workload="cpu", models=["serial", "processes"], workers=[2], rounds=2,
+        warmup=1, body="concur.map(sum, [range(1000)] * 4)",
+    ),
+    before=NAP_SOURCE,
+)  # fmt: skip
 ITEMS = 6  # test_nap: 2 models x 2 sizes; test_sum: 2 models
 ROUNDS_PER_ITEM = 3  # 1 warm-up + 2 measured
 
@@ -110,23 +104,17 @@ def test_same_rows_as_without_xdist(pytester: pytest.Pytester) -> None:
     assert plain["xdist_worker"].isna().all()
 
 
-FILE_A = """
-import time
-import pytest
-
-def nap(seconds):
-    time.sleep(seconds)
-
-@pytest.mark.concur(workload="io", models=["serial", "threads"], workers=[2], rounds=3,
-                    warmup=0)
-def test_{name}(concur):
-    concur.map(nap, [0.03, 0.03])
-"""
+def file_a(name: str) -> str:
+    return experiment_source(
+        concur_test(f"test_{name}", models=["serial", "threads"], workers=[2], rounds=3,
+                    body="concur.map(nap, [0.03, 0.03])"),
+        before=NAP_SOURCE,
+    )  # fmt: skip
 
 
 def test_exclusive_rounds_never_overlap(pytester: pytest.Pytester) -> None:
     # one file per worker (--dist loadfile), so both workers measure all along
-    pytester.makepyfile(test_a=FILE_A.format(name="a"), test_b=FILE_A.format(name="b"))
+    pytester.makepyfile(test_a=file_a("a"), test_b=file_a("b"))
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "-n", "2", "--dist", "loadfile"
     )
@@ -328,7 +316,7 @@ def test_worker_on_another_interpreter_keeps_its_own_environment(
 ) -> None:
     other = os.environ["CONCUR_OTHER_PYTHON"]
     versions = {"gw0": _version_of(other), "gw1": _version_of(sys.executable)}
-    pytester.makepyfile(test_a=FILE_A.format(name="a"), test_b=FILE_A.format(name="b"))
+    pytester.makepyfile(test_a=file_a("a"), test_b=file_a("b"))
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "--dist", "loadfile",
         "--tx", f"popen//python={other}", "--tx", f"popen//python={sys.executable}",
