@@ -158,10 +158,10 @@ def test_a_name_used_twice_never_overwrites_a_run(pytester: pytest.Pytester) -> 
 
 def test_save_and_no_save_together_are_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_exp=EXPERIMENT)
-    result = pytester.runpytest_subprocess("--concur-save", "x", "--concur-no-save")
+    result = pytester.runpytest("--concur-save", "x", "--concur-no-save")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--concur-save NAME and --concur-no-save contradict*"])
-    result = pytester.runpytest_subprocess("--concur-save", "rounds")
+    result = pytester.runpytest("--concur-save", "rounds")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--concur-save: run name 'rounds' cannot be used*"])
 

@@ -44,7 +44,7 @@ def test_nap(concur):
 
 def test_marker_expands_into_readable_ids(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_exp=EXPERIMENT)
-    result = pytester.runpytest_subprocess("--collect-only", "-q")
+    result = pytester.runpytest("--collect-only", "-q")
     result.stdout.fnmatch_lines(
         [
             "test_exp.py::test_busy[serial-3]",
@@ -198,7 +198,7 @@ def test_cpu_of_descendants_that_obvious_methods_miss(pytester: pytest.Pytester)
 
 def test_selection_options_deselect(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_exp=EXPERIMENT)
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest(
         "--collect-only", "-q", "--concur-models", "serial,threads", "--concur-workers", "2"
     )
     result.stdout.fnmatch_lines(
@@ -209,9 +209,9 @@ def test_selection_options_deselect(pytester: pytest.Pytester) -> None:
             "3/9 tests collected (6 deselected)*",
         ]
     )
-    result = pytester.runpytest_subprocess("--collect-only", "-q", "--concur-workload", "io")
+    result = pytester.runpytest("--collect-only", "-q", "--concur-workload", "io")
     result.stdout.fnmatch_lines(["*2/9 tests collected (7 deselected)*"])
-    result = pytester.runpytest_subprocess("--collect-only", "-q", "-m", "cpu", "-k", "processes")
+    result = pytester.runpytest("--collect-only", "-q", "-m", "cpu", "-k", "processes")
     result.stdout.fnmatch_lines(["*2/9 tests collected (7 deselected)*"])
 
 
@@ -316,7 +316,7 @@ def test_bad_marker_is_a_clear_collection_error(
             pass
         """
     )
-    result = pytester.runpytest_subprocess()
+    result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(
         ["*ERROR collecting test_bad.py*", "test_bad.py::test_thing: " + message]
@@ -332,7 +332,7 @@ def test_fixture_without_marker_is_an_error(pytester: pytest.Pytester) -> None:
             pass
         """
     )
-    result = pytester.runpytest_subprocess()
+    result = pytester.runpytest()
     result.stdout.fnmatch_lines(["*the `concur` fixture needs the experiment marker*"])
     assert result.ret == pytest.ExitCode.INTERRUPTED
 
@@ -343,6 +343,6 @@ def test_bad_options_are_usage_errors(pytester: pytest.Pytester) -> None:
         (["--concur-workers", "2,x"], "*worker counts must be positive integers, got 'x'*"),
         (["--concur-models", "fibers"], "*--concur-models: unknown value 'fibers'*"),
     ]:
-        result = pytester.runpytest_subprocess(*args)
+        result = pytester.runpytest(*args)
         assert result.ret == pytest.ExitCode.USAGE_ERROR, args
         result.stderr.fnmatch_lines([message])
