@@ -113,23 +113,29 @@ class SharedSession:
 
 
 def shared_session(
-    folder: Path, files: Mapping[str, str], *args: str, timeout: float = 300
+    folder: Path,
+    files: Mapping[str, str],
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 300,
 ) -> SharedSession:
     """Write ``files`` (name without ``.py``: source) into ``folder`` and run pytest there
     once, as pytester.runpytest_subprocess would (its environment, the conftest's
-    PYTEST_ADDOPTS), for a module-scoped fixture: several tests then read one session."""
+    PYTEST_ADDOPTS; ``env`` on top), for a module-scoped fixture: several tests then
+    read one session."""
     for name, source in files.items():
         (folder / f"{name}.py").write_text(textwrap.dedent(source), encoding="utf-8")
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("TOX_ENV_DIR", "PYTEST_ADDOPTS", "PYTEST_CURRENT_TEST")}  # fmt: skip
-    env.update(
+    environ = {key: value for key, value in os.environ.items()
+               if key not in ("TOX_ENV_DIR", "PYTEST_ADDOPTS", "PYTEST_CURRENT_TEST")}  # fmt: skip
+    environ.update(
         HOME=str(folder), USERPROFILE=str(folder), PY_COLORS="0",
         PYTEST_ADDOPTS="--concur-crowded-retries=0",  # as tests/conftest.py sets it
-        PYTHONPATH=os.pathsep.join(filter(None, [str(folder), env.get("PYTHONPATH", "")])),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(folder), environ.get("PYTHONPATH", "")])),
+        **(env or {}),
     )  # fmt: skip
     command = [sys.executable, "-m", "pytest", f"--basetemp={folder / 'basetemp'}", *args]
     started = time.monotonic()
-    done = subprocess.run(command, cwd=folder, env=env, stdin=subprocess.DEVNULL,
+    done = subprocess.run(command, cwd=folder, env=environ, stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=timeout, check=False)  # fmt: skip
     result = pytest.RunResult(done.returncode, done.stdout.splitlines(),
                               done.stderr.splitlines(), time.monotonic() - started)  # fmt: skip

@@ -12,7 +12,16 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-from helpers import NAP_SOURCE, concur_test, experiment_source, overlaps, read_results, windows
+from helpers import (
+    NAP_SOURCE,
+    SharedSession,
+    concur_test,
+    experiment_source,
+    overlaps,
+    read_results,
+    shared_session,
+    windows,
+)
 
 from pytest_concur._running.xdist import (
     LOCK_KEY,
@@ -42,7 +51,7 @@ ITEMS = 6  # test_nap: 2 models x 2 sizes; test_sum: 2 models
 ROUNDS_PER_ITEM = 3  # 1 warm-up + 2 measured
 
 
-def rounds_files(pytester: pytest.Pytester) -> list[Path]:
+def rounds_files(pytester: pytest.Pytester | SharedSession) -> list[Path]:
     """Files of the rounds table (each table has its folder)."""
     return list(Path(pytester.path, "results", "rounds").glob("*.parquet"))
 
@@ -56,17 +65,26 @@ def test_the_session_has_a_lock_folder():
 """
 
 
-def test_every_row_reaches_the_controller_once(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    temp = pytester.mkdir("tmp")
-    monkeypatch.setenv("TMPDIR", str(temp))  # where the controller makes its lock folder
-    pytester.makepyfile(test_exp=EXPERIMENT, test_plain=LOCK_FOLDER_SEEN)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--concur-report")
+@pytest.fixture(scope="module")
+def spread_run(tmp_path_factory: pytest.TempPathFactory) -> SharedSession:
+    """EXPERIMENT over two xdist workers, once for the tests of this module."""
+    folder = tmp_path_factory.mktemp("spread")
+    temp = folder / "tmp"
+    temp.mkdir()
+    return shared_session(
+        folder, {"test_exp": EXPERIMENT, "test_plain": LOCK_FOLDER_SEEN},
+        "-p", "no:cacheprovider", "-n", "2", "--concur-report",
+        env={"TMPDIR": str(temp)},  # where the controller makes its lock folder
+    )  # fmt: skip
+
+
+def test_every_row_reaches_the_controller_once(spread_run: SharedSession) -> None:
+    temp = spread_run.path / "tmp"
+    result = spread_run.result
     result.assert_outcomes(passed=ITEMS + 1)
     result.stdout.fnmatch_lines(["*pytest-concur report*", "test_exp.py::test_nap*"])
-    assert len(rounds_files(pytester)) == 1
-    rows = read_results(pytester)
+    assert len(rounds_files(spread_run)) == 1
+    rows = read_results(spread_run)
     assert len(rows) == ITEMS * ROUNDS_PER_ITEM
     keys = rows[["test_id", "round"]].astype(str)
     assert not keys.duplicated().any()
@@ -83,14 +101,14 @@ def test_every_row_reaches_the_controller_once(
     assert not [path for path in temp.iterdir() if path.name.startswith("pytest-concur-")]
 
 
-def test_same_rows_as_without_xdist(pytester: pytest.Pytester) -> None:
+def test_same_rows_as_without_xdist(
+    pytester: pytest.Pytester, spread_run: SharedSession
+) -> None:
     pytester.makepyfile(test_exp=EXPERIMENT)
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=ITEMS)
     plain = read_results(pytester)
-    for path in rounds_files(pytester):
-        path.unlink()
-    pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2").assert_outcomes(passed=ITEMS)
-    spread = read_results(pytester)
+    spread_run.result.assert_outcomes(passed=ITEMS + 1)  # and the plain test_plain
+    spread = read_results(spread_run)
     key = ["test_id", "round", "warmup", "model", "workers", "params"]
 
     def keys(frame: pd.DataFrame) -> list[tuple[str, ...]]:
