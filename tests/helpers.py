@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import textwrap
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import pandas as pd
 import pytest
@@ -85,7 +91,7 @@ def concur_test(
     return "\n".join(lines) + "\n"
 
 
-def experiment(
+def experiment_source(
     *tests: str, imports: Sequence[str] = ("time", "pytest"), before: str = "", after: str = ""
 ) -> str:
     """An experiment file: ``import`` lines, ``before`` (helpers such as NAP_SOURCE), the
@@ -98,8 +104,52 @@ def experiment(
     return f"{head}{before}\n{body}{after}"
 
 
-def read_results(pytester: pytest.Pytester, folder: str = "results") -> pd.DataFrame:
-    """The rounds a pytester session wrote under ``folder``, as pytest_concur.load sees them."""
+@dataclass(frozen=True)
+class SharedSession:
+    """A pytest session run once for a whole test module: its folder and its result."""
+
+    path: Path
+    result: pytest.RunResult
+
+
+def shared_session(
+    folder: Path,
+    files: Mapping[str, str],
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 300,
+) -> SharedSession:
+    """Write ``files`` (name without ``.py``: source) into ``folder`` and run pytest there
+    once, as pytester.runpytest_subprocess would (its environment, the conftest's
+    PYTEST_ADDOPTS; ``env`` on top), for a module-scoped fixture: several tests then
+    read one session."""
+    for name, source in files.items():
+        (folder / f"{name}.py").write_text(textwrap.dedent(source), encoding="utf-8")
+    environ = {key: value for key, value in os.environ.items()
+               if key not in ("TOX_ENV_DIR", "PYTEST_ADDOPTS", "PYTEST_CURRENT_TEST")}  # fmt: skip
+    environ.update(
+        HOME=str(folder), USERPROFILE=str(folder), PY_COLORS="0",
+        PYTEST_ADDOPTS="--concur-crowded-retries=0",  # as tests/conftest.py sets it
+        PYTHONPATH=os.pathsep.join(filter(None, [str(folder), environ.get("PYTHONPATH", "")])),
+        **(env or {}),
+    )  # fmt: skip
+    command = [sys.executable, "-m", "pytest", f"--basetemp={folder / 'basetemp'}", *args]
+    started = time.monotonic()
+    done = subprocess.run(command, cwd=folder, env=environ, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=timeout, check=False)  # fmt: skip
+    result = pytest.RunResult(done.returncode, done.stdout.splitlines(),
+                              done.stderr.splitlines(), time.monotonic() - started)  # fmt: skip
+    return SharedSession(folder, result)
+
+
+class _HasPath(Protocol):
+    @property
+    def path(self) -> Path: ...
+
+
+def read_results(pytester: _HasPath, folder: str = "results") -> pd.DataFrame:
+    """The rounds a pytester (or shared) session wrote under ``folder``, as
+    pytest_concur.load sees them."""
     files = sorted(Path(pytester.path, folder).glob("rounds/*.parquet"))
     assert files, f"no results in {folder}"
     return pytest_concur.load(Path(pytester.path, folder))

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from concur_samples import rows, write, write_table
+from helpers import NAP_SOURCE, concur_test, experiment_source
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -165,19 +166,11 @@ def test_newest_run_skips_companions_junk_and_the_current_run(tmp_path: Path) ->
 
 # ---------------------------------------------------------------------------- plugin
 
-EXPERIMENT = """
-import os
-import time
-import pytest
-
-def nap(seconds):
-    time.sleep(seconds)
-    return seconds
-
-@pytest.mark.concur(workload="io", models=["serial"], rounds=6, warmup=0)
-def test_nap(concur):
-    concur.map(nap, [float(os.environ.get("NAP", "0.01"))])
-"""
+EXPERIMENT = experiment_source(
+    concur_test(rounds=6, body='concur.map(nap, [float(os.environ.get("NAP", "0.01"))])'),
+    imports=["os", "time", "pytest"],
+    before=NAP_SOURCE,
+)
 
 
 def _rounds_files(pytester: pytest.Pytester) -> list[Path]:

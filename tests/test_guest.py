@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import read_results
+from helpers import concur_test, experiment_source, read_results
 
 # loaded before pytester snapshots sys.modules: re-imported after a test, it would
 # register its pandas accessor again (a UserWarning under filterwarnings = error)
@@ -44,13 +44,12 @@ def test_one():
     assert True
 """
 
-EXPERIMENT = """
-import pytest
-
-@pytest.mark.concur(workload="io", models=["serial", "threads"], workers=[2], rounds=1, warmup=0)
-def test_nap(concur):
-    concur.map(lambda _: None, range(2))
-"""
+EXPERIMENT = experiment_source(
+    concur_test(
+        models=["serial", "threads"], workers=[2], body="concur.map(lambda _: None, range(2))"
+    ),
+    imports=["pytest"],
+)
 
 
 def _probes(pytester: pytest.Pytester) -> dict[str, dict[str, object]]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from helpers import concur_test, experiment
+from helpers import concur_test, experiment_source, shared_session
 from round_rows import DEFAULTS, round_row, variants_frame, variants_rows
 
 import pytest_concur
@@ -72,7 +72,24 @@ def test_experiment_sources_compile_and_carry_the_marker() -> None:
         "def test_nap(concur):\n"
         "    concur.map(time.sleep, [0.001])\n"
     )
-    source = experiment(nap, concur_test("test_other", workload="cpu", body="pass", claim="c"))
+    source = experiment_source(
+        nap, concur_test("test_other", workload="cpu", body="pass", claim="c")
+    )
     compile(source, "test_exp.py", "exec")
     assert source.startswith("import time\nimport pytest\n")
     assert "claim='c'" in source
+
+
+def test_a_shared_session_runs_where_and_as_pytester_would(tmp_path: Path) -> None:
+    probe = """
+    import os
+
+    def test_environment():
+        assert os.getcwd() == os.environ["HOME"]
+        assert os.environ["PYTEST_ADDOPTS"] == "--concur-crowded-retries=0"
+        assert os.environ["EXTRA"] == "given"
+    """
+    ran = shared_session(tmp_path, {"test_probe": probe}, "-p", "no:cacheprovider",
+                         env={"EXTRA": "given"})  # fmt: skip
+    ran.result.assert_outcomes(passed=1)
+    assert ran.path == tmp_path
