@@ -1,7 +1,9 @@
-"""Shared test helpers: read what a pytester session wrote."""
+"""Shared test helpers: write the experiment files pytester sessions run, read what they wrote."""
 
 from __future__ import annotations
 
+import textwrap
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -40,6 +42,60 @@ def test_zz_nothing_left_behind():
     left = [(pid, command(pid)) for pid in live_descendants()]
     assert [(pid, cmd) for pid, cmd in left if cmd and not any(h in cmd for h in helpers)] == []
 """
+
+
+#: Experiment-file source (needs ``import time``): ``nap(seconds)`` waits and returns it.
+NAP_SOURCE = """
+def nap(seconds):
+    time.sleep(seconds)
+    return seconds
+"""
+
+
+class Code(str):
+    """A marker argument written into the source as it is (``expect=Code("[pc...]")``)."""
+
+
+def _argument(value: object) -> str:
+    return str(value) if isinstance(value, Code) else repr(value)
+
+
+def concur_test(
+    name: str = "test_nap",
+    *,
+    body: str = "concur.map(time.sleep, [0.001])",
+    workload: str = "io",
+    models: Sequence[str] | None = ("serial",),
+    workers: Sequence[int] | None = None,
+    rounds: int | None = 1,
+    warmup: int | None = 0,
+    fixtures: str = "concur",
+    decorators: Sequence[str] = (),
+    **marker: object,
+) -> str:
+    """One experiment test: the concur marker (None leaves an argument out, so the plugin's
+    default applies), any further ``decorators``, and ``body`` (lines, any indentation)."""
+    arguments = {"workload": workload, "models": None if models is None else list(models),
+                 "workers": None if workers is None else list(workers), "rounds": rounds,
+                 "warmup": warmup, **marker}  # fmt: skip
+    given = ", ".join(f"{key}={_argument(value)}" for key, value in arguments.items()
+                      if value is not None)  # fmt: skip
+    lines = [f"@pytest.mark.concur({given})", *decorators, f"def {name}({fixtures}):"]
+    lines += ["    " + line for line in textwrap.dedent(body).strip("\n").splitlines()]
+    return "\n".join(lines) + "\n"
+
+
+def experiment(
+    *tests: str, imports: Sequence[str] = ("time", "pytest"), before: str = "", after: str = ""
+) -> str:
+    """An experiment file: ``import`` lines, ``before`` (helpers such as NAP_SOURCE), the
+    tests (``concur_test``, or a default nap test when none is given) and ``after``."""
+    head = "".join(
+        f"{line}\n" if line.startswith(("import ", "from ")) else f"import {line}\n"
+        for line in imports
+    )
+    body = "\n".join(tests or (concur_test(),))
+    return f"{head}{before}\n{body}{after}"
 
 
 def read_results(pytester: pytest.Pytester, folder: str = "results") -> pd.DataFrame:

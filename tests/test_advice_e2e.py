@@ -133,7 +133,10 @@ def test_codes_end_to_end(pytester: pytest.Pytester) -> None:
     gil = bool(spin["gil_enabled"].astype(bool).all())
     assert "gil_bound" not in _codes(found, "test_even_naps", "threads-2")
     assert "imbalanced" not in _codes(found, "test_even_naps", "threads-2")
-    assert "startup_bound" in _codes(found, "test_tiny_tasks", "processes-2")
+    # crowding fakes start-up too: a busy variant must not say it
+    tiny_busy = {("test_tiny_tasks", "processes-2"), ("test_tiny_tasks", "serial")} & busy
+    tiny = _codes(found, "test_tiny_tasks", "processes-2")
+    assert ("startup_bound" in tiny) is not bool(tiny_busy), (tiny, tiny_busy)
     assert "startup_bound" not in _codes(found, "test_long_naps", "processes-2")
     # 40 MB of results moved per round: measured, and judged by the documented share of
     # the workers' time that went to moving them (_advice/moving.py); 10 MB per task is
@@ -179,6 +182,30 @@ def test_codes_end_to_end(pytester: pytest.Pytester) -> None:
                 "*test_even_naps: use threads-2: *x faster than serial*",
             ]
         )
+
+    # the public API gives the report's answers: pc.load notes where the frame came from,
+    # so diagnose and recommend find the task spans themselves
+    loaded = pc.load(pytester.path / "results")
+    public = pc.diagnose(loaded)
+    key = ["experiment", "variant"]
+    pairs = public.merge(found, on=key, suffixes=("", "_given")).sort_values(key)
+    assert len(pairs) == len(found) == 15
+    assert (pairs["codes"].map(list) == pairs["codes_given"].map(list)).all()
+    assert (pairs["text"] == pairs["text_given"]).all()
+    assert not public["not_assessed"].map(len).any()
+    for reason in pc.recommend(loaded)["reason"]:
+        assert reason in result.stdout.str(), reason
+    tasks_frame = pc.load_tasks(pytester.path / "results")
+    assert len(tasks_frame) == len(tasks)
+    # without spans (a frame built by hand) it says what it could not assess
+    bare = pc.diagnose(rounds)
+    lopsided = bare[bare["experiment"].str.endswith("test_uneven_naps")].iloc[0]
+    assert list(lopsided["not_assessed"]) == ["imbalanced"]
+    assert "imbalanced" not in list(lopsided["codes"])
+    assert "not assessed without task spans: imbalanced" in lopsided["text"]
+    blocked = bare[bare["experiment"].str.endswith("test_blocking_loop")
+                   & (bare["variant"] == "asyncio-4")].iloc[0]  # fmt: skip
+    assert "imbalanced" in list(blocked["not_assessed"])
 
     # last: each skips the rest where the machine was too busy to show the code
     assert _shows(found, busy, "test_spin", "threads-2", "gil_bound") is gil

@@ -79,6 +79,17 @@ def test_list_as_json(capsys: pytest.CaptureFixture[str], results: Path) -> None
     assert listed[1]["rounds"] == 40
 
 
+def test_list_takes_the_folder_as_every_command_does(
+    capsys: pytest.CaptureFixture[str], results: Path
+) -> None:
+    by_position = run(capsys, "list", str(results))
+    assert run(capsys, "list", "--results", str(results)) == by_position
+    assert run(capsys, "list", str(results), "--results", str(results)) == by_position
+    status, _, err = run(capsys, "list", str(results), "--results", str(results.parent))
+    assert status == 2
+    assert "the folder is given twice" in err
+
+
 def test_list_of_a_missing_folder_is_a_usage_error(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

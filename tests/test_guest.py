@@ -22,7 +22,9 @@ def _probe(config, moment):
     libc.prctl(37, ctypes.byref(flag), 0, 0, 0)  # PR_GET_CHILD_SUBREAPER
     heavy = sorted(name for name in ("pyarrow", "pandas", "numpy", "asyncio", "psutil",
                    "multiprocessing", "pytest_concur.models") if name in sys.modules)
-    return {"moment": moment, "heavy": heavy, "subreaper": flag.value,
+    modules = sorted(name for name, module in list(sys.modules.items())
+                     if name.startswith("pytest_concur") and not hasattr(module, "__path__"))
+    return {"moment": moment, "heavy": heavy, "subreaper": flag.value, "modules": modules,
             "sigterm_default": signal.getsignal(signal.SIGTERM) is signal.SIG_DFL,
             "markers": [line.split(":")[0] for line in config.getini("markers")]}
 
@@ -63,6 +65,8 @@ def test_a_plain_run_imports_and_changes_nothing(pytester: pytest.Pytester) -> N
     result.assert_outcomes(passed=1)
     during = _probes(pytester)["during"]
     assert during["heavy"] == []
+    # the entry point and the option declarations, nothing else (packages aside)
+    assert during["modules"] == ["pytest_concur._running.configuration", "pytest_concur.plugin"]
     assert during["subreaper"] == 0
     assert during["sigterm_default"] is True
     markers = during["markers"]

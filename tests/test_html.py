@@ -19,7 +19,7 @@ from concur_samples import rows
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_concur._reporting.html import report_html
+from pytest_concur._reporting.html_page import report_html
 from pytest_concur._reporting.html_timelines import MAX_TASKS
 from pytest_concur._reporting.svg import nice_ticks
 from pytest_concur._reporting.svg_timelines import Span, pack

@@ -19,13 +19,17 @@ CODES: Final[Mapping[str, str]] = {
 
 #: Codes a crowded machine can fake: a busy variant (too few quiet rounds, the claims'
 #: rule) says ``crowded`` instead. Short of CPUs, threads look held by a GIL, more
-#: workers look no faster, speedups look poor and workers look idle while one works.
-FAKED_BY_CROWDING: Final = frozenset({"gil_bound", "oversubscribed", "scales", "imbalanced"})
+#: workers look no faster, speedups look poor, workers look idle while one works, and
+#: starting a pool's processes (each an interpreter start-up, CPU work) takes longer.
+FAKED_BY_CROWDING: Final = frozenset(
+    {"gil_bound", "startup_bound", "oversubscribed", "scales", "imbalanced"}
+)
 
 #: Models whose workers are threads of the measuring process (the GIL serialises them).
 THREAD_MODELS: Final = frozenset({"threads"})
-#: Models that pickle arguments and results across processes (transfer is measured there).
-PROCESS_MODELS: Final = frozenset({"processes", "asyncio-processes"})
+#: Models that pickle arguments and results across processes or interpreters (transfer is
+#: measured there).
+PROCESS_MODELS: Final = frozenset({"processes", "asyncio-processes", "subinterpreters"})
 #: Models whose tasks are coroutines on an event loop.
 LOOP_MODELS: Final = frozenset({"asyncio", "asyncio-processes"})
 
@@ -81,8 +85,12 @@ IO_MARKER_CORES: Final = 0.8
 # other (relative) count as equal and the next cost decides.
 COST_TOLERANCE: Final = 0.10
 
-# scaling: more workers "stop paying" where doubling them adds less than this (relative).
+# scaling: more cores "stop paying" where doubling them adds less than this (relative).
 DOUBLING_GAIN: Final = 0.10
+#: scaling: the fewest distinct core counts (serial's one included) a law is fitted to.
+#: Through 1 and 2 cores alone Amdahl's one parameter fits any point exactly, and its
+#: prediction at 4 or 8 cores is an extrapolation the data cannot check.
+MIN_CORE_COUNTS: Final = 3
 
 # transfer_bound (_advice/moving.py, docs/decisions.md): the share of the workers' time in
 # map calls that went to moving tasks (outside the task function, or pickling) is at least

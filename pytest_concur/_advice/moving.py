@@ -28,7 +28,7 @@ from typing import Literal, cast
 import pandas as pd
 
 from .. import _format as fmt
-from .._rounds.numbers import median
+from .._rounds.conventions import median
 from .._rounds.variant import VARIANT_KEYS, VariantKey
 from . import codes as c
 

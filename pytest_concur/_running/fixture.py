@@ -11,7 +11,7 @@ from typing import Any, Final, final
 from .._measuring.spans import Span, TaskSpan, now_ns, traced
 from .._measuring.timeout import RoundTimeout
 from .._measuring.transfer import batched, pack, shipped, split, unpack
-from .._warnings import ConcurWarning
+from .._warning_types import ConcurWarning
 from ..models import Model, ModelOptions, Pool
 from ..models._base import abort_pool, executor_address, is_coroutine_function
 

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from .._running.adaptive import AdaptivePlan
-from .._running.experiment import experiment_of
-from .._running.xdist import distribution
-from .interim import InterimClaims
-from .selectors import Candidate
+from .._claims.interim import InterimClaims
+from .._claims.selection import Candidate
+from .._stats.sequential import SequentialDesign
+from .experiment import experiment_of
+from .xdist import distribution
 
 #: xdist distributions that send all items of a test module to one worker, in order
 _ORDERED_DISTRIBUTIONS = ("loadscope", "loadfile")
@@ -33,7 +33,7 @@ _SESSION = pytest.StashKey[_Session]()
 
 
 def _candidate(item: pytest.Item) -> Candidate | None:
-    from .._running.rounds import describe_params
+    from .rounds import describe_params
 
     experiment = experiment_of(item)
     callspec = getattr(item, "callspec", None)
@@ -80,16 +80,16 @@ class ItemLookout:
         self.state.interim.remember(self.experiment, self.current, rows)
 
 
-def lookout(item: pytest.Item, plan: AdaptivePlan | None) -> ItemLookout | None:
+def lookout(item: pytest.Item, design: SequentialDesign | None) -> ItemLookout | None:
     """The item's lookout, or None: not adaptive, or its experiment states no expectations."""
     experiment = experiment_of(item)
     current = _candidate(item)
-    if plan is None or experiment is None or current is None or not experiment.spec.expect:
+    if design is None or experiment is None or current is None or not experiment.spec.expect:
         return None
     config = item.config
     state = config.stash.get(_SESSION, None)
     if state is None:
-        state = config.stash[_SESSION] = _Session(InterimClaims(plan.looks(), plan.min_rounds))
+        state = config.stash[_SESSION] = _Session(InterimClaims(design.looks(), design.min_rounds))
     if experiment.id not in state.orders:
         state.orders[experiment.id] = _order(item.session, experiment.id)
     dist = distribution(config)  # None: not an xdist worker, this process runs them all

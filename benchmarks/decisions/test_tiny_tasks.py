@@ -1,0 +1,31 @@
+"""20,000 tasks of about one microsecond each through concur.map.
+
+Each task is far cheaper than sending it to a worker and its result back: serial should
+win, and the process pool's loss is moving the work (transfer_bound).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import pytest_concur as pc
+
+SCALE = float(os.environ.get("HELDOUT_SCALE", "1"))
+TASKS = max(200, round(20_000 * SCALE))
+
+EXPECTED = {
+    "best": ["serial"],
+    "has": {"processes-2": ["transfer_bound"]},
+    "lacks": {},
+}
+
+
+def tiny(n: int) -> int:
+    return sum(range(n))  # about 1 us for n = 40
+
+
+@pytest.mark.concur(workload="cpu", models=["serial", "threads", "processes"], workers=[2])
+def test_tiny_tasks(concur: pc.Concur) -> None:
+    assert len(concur.map(tiny, [40] * TASKS)) == TASKS

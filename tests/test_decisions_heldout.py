@@ -1,0 +1,164 @@
+"""The decision on the held-out workloads of benchmarks/decisions/, small and fast.
+
+One pytest session runs the cases but json at a fraction of their size (the full set is
+benchmarks/bench_decisions.py); each reader's decision on each case is a test: the public
+pandas call, the same call given the tasks table, and the report's lines. A second
+session runs two cases beside a process that keeps one core busy: the quiet answer or
+none, never another winner, never a code that crowding fakes.
+
+A quiet case whose rounds another process crowded (the test suite shares its machine) is
+skipped: its quiet answer cannot be judged there, and a crowded run must not pass a
+known-wrong decision by accident. The busy cases judge crowding.
+
+Decisions known to be wrong today are ``xfail(strict=True)``: they flip when issue 20's
+fixes land, and the xfail goes.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+#: small sizes and few rounds: the whole file stays near a minute on two cores
+SCALE = 0.25
+ROUNDS = 3
+#: full size beside the busy core: short rounds make start-up a large share by themselves
+BUSY_CASES = ("hash", "regex")
+BUSY_SCALE = 1.0
+#: the suite's own sessions measure each round once (tests/conftest.py says why)
+EXTRA = ("--concur-crowded-retries=0",)
+
+
+def _load_decisions() -> ModuleType:
+    path = ROOT / "benchmarks" / "_decisions.py"
+    spec = importlib.util.spec_from_file_location("heldout_decisions", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+hd: Any = _load_decisions()
+#: json is left to the benchmark: at a quarter of its size the pool's start-up eats the
+#: processes' gain and threads-2 ties processes-2 (seen 75.0 vs 72.1 ms); regex stands
+#: for C code that holds the GIL here
+CASES = {case.name: case for case in hd.all_cases() if case.name != "json"}
+
+#: (case, reader) -> why today's decision is wrong (issue 20)
+KNOWN_WRONG = {
+    ("blocking_loop", "api"): "pc.diagnose without the tasks table has no span form of "
+    "loop_blocked and no serial to fall back on (issue 20 item 3)",
+    ("blocking_loop", "report"): "a single-variant experiment's diagnosis is not in the "
+    "decisions block (issue 20 item 5)",
+    ("lopsided", "api"): "imbalanced needs the tasks table, which pc.diagnose does not find "
+    "by itself (issue 20 item 3)",
+    ("tiny_tasks", "api"): "transfer_bound counts pickling only, not the pipes and waits "
+    "(issue 20 item 2)",
+    ("tiny_tasks", "api+tasks"): "transfer_bound counts pickling only (issue 20 item 2)",
+    ("tiny_tasks", "report"): "transfer_bound counts pickling only (issue 20 item 2)",
+    ("large_args", "api"): "transfer_bound counts pickling only (issue 20 item 2)",
+    ("large_args", "api+tasks"): "transfer_bound counts pickling only (issue 20 item 2)",
+    ("large_args", "report"): "transfer_bound counts pickling only (issue 20 item 2)",
+}
+
+
+def _params() -> Iterator[Any]:
+    for name in CASES:
+        for reader in hd.READERS:
+            why = KNOWN_WRONG.get((name, reader))
+            marks = [pytest.mark.xfail(strict=True, reason=why)] if why else []
+            yield pytest.param(name, reader, marks=marks, id=f"{name}-{reader}")
+
+
+@pytest.fixture(scope="module")
+def quiet(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Every case in one session: reader -> experiment -> decision, and crowded rounds."""
+    folder = tmp_path_factory.mktemp("heldout") / "results"
+    session = hd.run_session(
+        list(CASES.values()), folder, rounds=ROUNDS, warmup=0, scale=SCALE, extra=EXTRA
+    )
+    assert session.returncode == 0, session.output[-3000:]
+    experiments = [case.experiment for case in CASES.values()]
+    crowded = {e: hd.crowded_share(folder, e)[0] for e in experiments}
+    return {"read": hd.read_all(folder, experiments), "crowded": crowded}
+
+
+@pytest.mark.parametrize(("name", "reader"), list(_params()))
+def test_decision_on_held_out_case(quiet: dict[str, Any], name: str, reader: str) -> None:
+    case = CASES[name]
+    decision = quiet["read"][reader][case.experiment]
+    crowded = quiet["crowded"][case.experiment]
+    if crowded:
+        pytest.skip(f"machine busy: {crowded} crowded round(s), the quiet answer cannot be judged")
+    wrong = hd.score(case, decision, busy=False)
+    assert not wrong, f"{'; '.join(wrong)}\n{decision.text}"
+
+
+@pytest.fixture(scope="module")
+def busy(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    folder = tmp_path_factory.mktemp("heldout-busy") / "results"
+    cases = [CASES[name] for name in BUSY_CASES]
+    session = hd.run_session(
+        cases, folder, rounds=ROUNDS, warmup=0, scale=BUSY_SCALE, busy=True, extra=EXTRA
+    )
+    assert session.returncode == 0, session.output[-3000:]
+    return hd.read_all(folder, [case.experiment for case in cases])  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("reader", hd.READERS)
+@pytest.mark.parametrize("name", BUSY_CASES)
+def test_decision_beside_a_busy_core(busy: dict[str, Any], name: str, reader: str) -> None:
+    case = CASES[name]
+    decision = busy[reader][case.experiment]
+    wrong = hd.score(case, decision, busy=True)
+    if wrong and all(w.endswith(" is startup_bound") for w in wrong):
+        # the code withholds gil_bound, oversubscribed, scales and imbalanced on crowded
+        # variants but not startup_bound, which a core short can fake as well (issue 20);
+        # whether it shows depends on how slow the crowded start-up was: not strict
+        pytest.xfail(f"startup_bound not withheld on a crowded variant: {decision.text}")
+    assert not wrong, f"{'; '.join(wrong)}\n{decision.text}"
+
+
+def test_score_reads_the_report_lines() -> None:
+    """The report parser finds the winner and every '<variant> is <code>' of an experiment,
+    and nothing of another experiment or a scaling line."""
+    block = [
+        "  a.py::test_x: use processes-2: 2.00x faster than threads-2; threads-2 is gil_bound: "
+        "1.00 of 2 cores; processes-2 is startup_bound: start-up took 50 ms, 30% of the round",
+        "  a.py::test_x: scaling: processes fitted on workers 2 (Amdahl p=0.9)",
+        "  a.py::test_y: no recommendation: only asyncio-16 was measured; asyncio-16 is "
+        "loop_blocked: 16 tasks per loop ran 1.00 at a time",
+    ]
+    x = hd.parse_report(block, "a.py::test_x")
+    assert x.best == "processes-2"
+    assert x.codes == {"threads-2": {"gil_bound"}, "processes-2": {"startup_bound"}}
+    y = hd.parse_report(block, "a.py::test_y")
+    assert y.best is None
+    assert y.codes == {"asyncio-16": {"loop_blocked"}}
+    assert hd.parse_report(block, "a.py::test_z").codes == {}
+
+
+def test_busy_rule_forbids_faked_codes_and_other_winners() -> None:
+    case = CASES["hash"]
+    right = hd.Decision(None, {"threads-2": frozenset({"crowded"})}, "")
+    assert hd.score(case, right, busy=True) == []
+    faked = hd.Decision("serial", {"threads-2": frozenset({"gil_bound"})}, "")
+    assert hd.score(case, faked, busy=True) == [
+        "best serial, expected threads-2 or None",
+        "threads-2 is gil_bound",
+    ]
+    regex = CASES["regex"]  # gil_bound is its quiet answer: allowed, not required
+    assert hd.score(regex, hd.Decision(None, {}, ""), busy=True) == []
+    assert hd.score(regex, hd.Decision(None, {}, ""), busy=False) == [
+        "best no recommendation, expected processes-2",
+        "threads-2 lacks gil_bound",
+    ]
