@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 import pytest
 
+from pytest_concur import ConcurWarning
 from pytest_concur._running.fixture import Concur
-from pytest_concur._warnings import ConcurWarning
 from pytest_concur.models import Model, ModelOptions, builtin_models
 
 
@@ -29,8 +29,13 @@ async def double_later(x: int) -> int:
     return 2 * x
 
 
-@pytest.mark.parametrize(("model", "fn"), [("processes", double),
-                                           ("asyncio-processes", double_later)])  # fmt: skip
+SHIPPING = [("processes", double), ("asyncio-processes", double_later),
+            pytest.param("subinterpreters", double, marks=pytest.mark.skipif(
+                _model("subinterpreters").unavailable() is not None,
+                reason="no concurrent.interpreters here (3.14+)"))]  # fmt: skip
+
+
+@pytest.mark.parametrize(("model", "fn"), SHIPPING)
 @pytest.mark.parametrize("trace", [True, False])
 def test_batches_come_back_in_order_with_a_span_per_task(
     model: str, fn: Callable[[int], object], trace: bool
@@ -66,7 +71,7 @@ def test_batches_come_back_in_order_with_a_span_per_task(
 def test_a_model_that_cannot_batch_says_so_and_stores_nothing() -> None:
     concur = Concur(_model("threads"), 2, ModelOptions())
     try:
-        with pytest.warns(ConcurWarning, match="chunksize=4 ignored: threads runs tasks"):
+        with pytest.warns(ConcurWarning, match="chunksize=4 ignored: threads does not ship"):
             assert concur.map(double, range(6), chunksize=4) == [0, 2, 4, 6, 8, 10]
     finally:
         costs = concur.end_round()
