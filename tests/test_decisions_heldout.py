@@ -61,13 +61,6 @@ KNOWN_WRONG = {
     "decisions block (issue 20 item 5)",
     ("lopsided", "api"): "imbalanced needs the tasks table, which pc.diagnose does not find "
     "by itself (issue 20 item 3)",
-    ("tiny_tasks", "api"): "transfer_bound counts pickling only, not the pipes and waits "
-    "(issue 20 item 2)",
-    ("tiny_tasks", "api+tasks"): "transfer_bound counts pickling only (issue 20 item 2)",
-    ("tiny_tasks", "report"): "transfer_bound counts pickling only (issue 20 item 2)",
-    ("large_args", "api"): "transfer_bound counts pickling only (issue 20 item 2)",
-    ("large_args", "api+tasks"): "transfer_bound counts pickling only (issue 20 item 2)",
-    ("large_args", "report"): "transfer_bound counts pickling only (issue 20 item 2)",
 }
 
 

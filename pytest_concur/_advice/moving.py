@@ -248,8 +248,9 @@ def finding(
 ) -> str | None:
     """The ``transfer_bound`` sentence, or None. With spans that say when map calls began:
     moving took MOVE_SHARE or more of the workers' time (the tasks, the share, the bytes,
-    what would help). Without them (older files, spans off): the pickling alone took
-    TRANSFER_SHARE or more of the round's CPU time, all that can be seen then."""
+    what would help). Without them (older files, spans off, every call under MIN_MAP_S):
+    the pickling alone took TRANSFER_SHARE or more of the round's CPU time, all that can
+    be seen then."""
     if moving is not None and not math.isnan(moving.share):
         if moving.share < c.MOVE_SHARE:
             return None

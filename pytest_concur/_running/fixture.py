@@ -98,9 +98,9 @@ class Concur:
 
         ``fn`` may be a plain or a coroutine function; for process-based models it
         must be importable (defined at module level) so it can be pickled.
-        ``chunksize`` ships the items to process-based models in batches of that many
-        (one hand-over per batch instead of per item); other models run tasks where
-        they are, ignore it and say so with a ConcurWarning.
+        ``chunksize`` ships the items to models that pickle tasks (processes,
+        asyncio-processes, subinterpreters) in batches of that many: one hand-over per
+        batch instead of per item. Other models ignore it and say so (ConcurWarning).
         """
         chunksize = self._batch_size(chunksize)
         if self._pool is None:
@@ -138,8 +138,8 @@ class Concur:
             raise ValueError(f"chunksize must be a positive integer, got {chunksize!r}")
         if not getattr(self._model, "pickles_tasks", False):
             warnings.warn(
-                f"chunksize={chunksize} ignored: {self.model} runs tasks without shipping "
-                f"them to other processes, so there is nothing to batch",
+                f"chunksize={chunksize} ignored: {self.model} does not ship its tasks to "
+                f"other processes or interpreters, so there is nothing to batch",
                 ConcurWarning,
                 stacklevel=3,
             )
