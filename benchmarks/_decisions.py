@@ -190,6 +190,16 @@ def _as_list(value: object) -> list[str]:
     return [str(v) for v in value]  # type: ignore[attr-defined]
 
 
+def _missing(value: object) -> bool:
+    """None, NaN or pandas' NA: no recommendation."""
+    if value is None or isinstance(value, str):
+        return value is None
+    try:
+        return bool(value != value)  # NaN
+    except TypeError:  # pd.NA refuses bool()
+        return True
+
+
 def _from_frames(rec: Any, diag: Any, experiment: str) -> Decision:
     mine = rec[rec["experiment"].astype(str) == experiment]
     best: str | None = None
@@ -197,7 +207,7 @@ def _from_frames(rec: Any, diag: Any, experiment: str) -> Decision:
     if len(mine):
         row = mine.iloc[0]
         value = row["best"]
-        best = None if value is None or value != value else str(value)  # None or NaN
+        best = None if _missing(value) else str(value)
         reason = str(row["reason"])
     codes: dict[str, frozenset[str]] = {}
     texts = []
@@ -252,15 +262,39 @@ def report_lines(folder: Path) -> list[str]:
     return block
 
 
+_TITLE = re.compile(r"^(\S+::\S+?)(?: \[[^\]]*\])?:(?:\s|$)")
+_USE = re.compile(r"^use ([\w.-]+?)(?=[:\s(,;]|$)")
+
+
+def _sections(block: Sequence[str]) -> dict[str, list[str]]:
+    """experiment -> the text of its lines: a line that starts with a node id and any more
+    deeply indented lines after it (the block may wrap or nest its details)."""
+    sections: dict[str, list[str]] = {}
+    current: str | None = None
+    indent = 0
+    for line in block:
+        if not line.strip():
+            continue
+        depth = len(line) - len(line.lstrip())
+        titled = _TITLE.match(line.strip())
+        if titled and (current is None or depth <= indent):
+            current, indent = titled.group(1), depth
+            sections.setdefault(current, []).append(line.strip()[titled.end() :].strip())
+        elif current is not None and depth > indent:
+            sections[current].append(line.strip())
+        else:
+            current = None
+    return sections
+
+
 def parse_report(block: Sequence[str], experiment: str) -> Decision:
     """One experiment's decision as the report's lines say it: ``use X`` (or no
     recommendation), and every ``<variant> is <code>`` they state."""
-    mine = [line.strip() for line in block if line.strip().startswith(experiment)]
-    bodies = [line[len(experiment) :].split(": ", 1)[-1] for line in mine]
+    bodies = _sections(block).get(experiment, [])
     decisions = [b for b in bodies if not b.startswith("scaling:")]
     best: str | None = None
     for body in decisions:
-        said = re.match(r"use ([\w.-]+):", body)
+        said = _USE.match(body)
         if said:
             best = said.group(1)
             break

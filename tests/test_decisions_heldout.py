@@ -138,6 +138,15 @@ def test_score_reads_the_report_lines() -> None:
     assert y.best is None
     assert y.codes == {"asyncio-16": {"loop_blocked"}}
     assert hd.parse_report(block, "a.py::test_z").codes == {}
+    nested = [  # a title line with the decision below it, more deeply indented
+        "  a.py::test_x [size=2]:",
+        "      use threads-2 (1.50x faster than serial); processes-2 is transfer_bound: 96%",
+        "  a.py::test_y: asyncio-16 is loop_blocked: one after another",
+    ]
+    x = hd.parse_report(nested, "a.py::test_x")
+    assert x.best == "threads-2"
+    assert x.codes == {"processes-2": {"transfer_bound"}}
+    assert hd.parse_report(nested, "a.py::test_y").codes == {"asyncio-16": {"loop_blocked"}}
 
 
 def test_busy_rule_forbids_faked_codes_and_other_winners() -> None:
