@@ -13,7 +13,7 @@
 # the 45 minutes CI may take. The whole suite on 3.13t as well would add about 11 min.
 #
 # CONCUR_TOX_SELECT narrows the experiments (pytest -k); the default keeps the CPU-bound
-# ones whose answer depends on the GIL (claims 4, 10 and 12: subinterpreters on 3.14+),
+# ones whose answer depends on the GIL (claims 4, 9 and 12: subinterpreters on 3.14+),
 # since all of them take too long for CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."

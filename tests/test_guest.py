@@ -57,13 +57,25 @@ def _probes(pytester: pytest.Pytester) -> dict[str, dict[str, object]]:
     return {probe["moment"]: probe for probe in map(json.loads, lines)}
 
 
-def test_a_plain_run_imports_and_changes_nothing(pytester: pytest.Pytester) -> None:
+def test_a_plain_run_imports_and_changes_nothing(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytester.makeconftest(CONFTEST_PROBE)
     pytester.makepyfile(test_plain=PLAIN)
+    # what pytest itself imports on this Python, without the plugin (and so without its
+    # options): since 3.14 its pdb support imports asyncio
+    with monkeypatch.context() as without_options:
+        without_options.delenv("PYTEST_ADDOPTS", raising=False)
+        baseline = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:concur")
+        baseline.assert_outcomes(passed=1)
+    pytests_own = _probes(pytester)["during"]["heavy"]
+    assert isinstance(pytests_own, list)
+    (pytester.path / "probe.jsonl").unlink()
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--strict-markers")
     result.assert_outcomes(passed=1)
     during = _probes(pytester)["during"]
-    assert during["heavy"] == []
+    assert isinstance(during["heavy"], list)
+    assert [name for name in during["heavy"] if name not in pytests_own] == []
     # the entry point and the option declarations, nothing else (packages aside)
     assert during["modules"] == ["pytest_concur._running.configuration", "pytest_concur.plugin"]
     assert during["subreaper"] == 0
