@@ -95,9 +95,9 @@ def check_gil(session: ConcurSession, where: str) -> None:
 class SessionHooks:
     """Hooks that need the ConcurSession but receive no config from pytest.
 
-    Registered at configure time and idle until the session is active; on an xdist
-    controller, which collects nothing, the first report carrying measurements (or a
-    journal of rows at session end) makes it active.
+    Registered when the session activates; on an xdist controller, which collects
+    nothing, at configure time, idle until the first report carrying measurements (or a
+    journal of rows at session end) makes the session active.
     """
 
     def __init__(self, gate: SessionGate, *, worker: bool) -> None:
