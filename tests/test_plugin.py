@@ -121,7 +121,10 @@ def test_cpu_accounting_robust_bounds(experiment_run: SharedSession) -> None:
         assert group["cpu_s"].min() > 0.12, (model, workers)
         assert group["cpu_s"].max() < 0.6, (model, workers)
     serial = busy[busy["model"] == "serial"]
-    assert serial["cores_used"].between(0.6, 1.2).all()
+    # a busy process keeps about one core busy, where other processes left it one (the
+    # sampler marks the rounds where they did not: crowded)
+    quiet = serial[~serial["crowded"].fillna(False).astype(bool)]
+    assert quiet["cores_used"].between(0.6, 1.2).all(), serial[["cores_used", "crowded"]]
     # sleeping uses almost no CPU
     naps = rows[rows["experiment"] == "test_exp.py::test_nap"]
     assert (naps["cores_used"] < 0.25).all()
