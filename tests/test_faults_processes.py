@@ -17,6 +17,7 @@ from faults_helpers import (
     start_pytest,
     wait_for,
 )
+from helpers import concur_test, experiment_source
 
 import pytest_concur
 from pytest_concur._storing.layout import PARTS_SUFFIX, parts_folder
@@ -25,17 +26,17 @@ from pytest_concur._storing.spill import Spill
 
 ROUNDS = 3
 #: an experiment of many short items; each round leaves a file, so a test knows the progress
-SLOW = f"""
-import os
-import time
-import pytest
-
-@pytest.mark.concur(workload="io", models=["serial"], rounds={ROUNDS}, warmup=0)
-@pytest.mark.parametrize("item", range(40))
-def test_nap(concur, item):
-    concur.map(time.sleep, [0.03])
-    open(f"round-{{item}}-{{os.getpid()}}-{{time.monotonic_ns()}}", "w").close()
-"""
+SLOW = experiment_source(
+    concur_test(
+        rounds=ROUNDS, fixtures="concur, item",
+        decorators=['@pytest.mark.parametrize("item", range(40))'],
+        body="""
+        concur.map(time.sleep, [0.03])
+        open(f"round-{item}-{os.getpid()}-{time.monotonic_ns()}", "w").close()
+        """,
+    ),
+    imports=["os", "time", "pytest"],
+)  # fmt: skip
 
 
 def leftovers(folder: Path) -> list[str]:
@@ -161,15 +162,14 @@ def test_rows_of_a_crashed_worker_are_not_lost(pytester: pytest.Pytester) -> Non
 
 # ---------------------------------------------------------------------------- 6. concurrency
 
-QUICK = f"""
-import pytest
-
-@pytest.mark.concur(workload="cpu", models=["serial", "threads"], workers=[2], rounds={ROUNDS},
-                    warmup=0)
-@pytest.mark.parametrize("item", range(4))
-def test_quick(concur, item):
-    concur.map(abs, [item])
-"""
+QUICK = experiment_source(
+    concur_test(
+        "test_quick", workload="cpu", models=["serial", "threads"], workers=[2], rounds=ROUNDS,
+        fixtures="concur, item", decorators=['@pytest.mark.parametrize("item", range(4))'],
+        body="concur.map(abs, [item])",
+    ),
+    imports=["pytest"],
+)  # fmt: skip
 
 
 def test_sessions_writing_into_one_folder_at_once_lose_nothing(

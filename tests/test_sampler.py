@@ -235,6 +235,6 @@ def test_sampling_is_on_by_default_and_can_be_turned_off(pytester: pytest.Pytest
 
 def test_bad_interval_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_x(): pass")
-    result = pytester.runpytest_subprocess("--concur-sample-interval=-1")
+    result = pytester.runpytest("--concur-sample-interval=-1")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--concur-sample-interval*zero or more*"])
