@@ -136,10 +136,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", default=None, help="also write the figures here")
     parser.add_argument("--rounds", type=int, default=3, help="measured rounds per variant")
+    parser.add_argument("--keep", default=None, help="keep the results under this folder")
     args = parser.parse_args()
     report = Report("the cost of moving work to a process pool (transfer_bound)")
     report.header()
-    with tempfile.TemporaryDirectory(prefix="bench-transfer-") as temp:
+    with tempfile.TemporaryDirectory(prefix="bench-transfer-") as scratch:
+        temp = args.keep or scratch
         first = Path(temp, "first")
         _session(first, args.rounds, None, "tiny or small or big or healthy")
         df, tasks, found = _figures(first)
