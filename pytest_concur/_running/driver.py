@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .._storing.schema import CORES_SCHEMA, TASKS_SCHEMA
-from .early_stop import lookout
+from .early_stop import early_stop
 from .experiment import Experiment
 from .fixture import Concur
 from .rounds import describe_params, run_rounds
@@ -84,7 +84,7 @@ def run_item(
             session.add_rows(cores, table="cores", schema=CORES_SCHEMA)
 
     plan = plan_rounds(session.settings, spec)
-    look = lookout(item, plan.adaptive)
+    stop = early_stop(item, plan.adaptive)
     guard = active.guard
     error = run_rounds(
         lambda: item.obj(**testargs),
@@ -100,10 +100,10 @@ def run_item(
         sampling=active.sampling,
         on_timeline=on_timeline,
         accounting=active.accounting,
-        claims=None if look is None else look.check,
+        claims=None if stop is None else stop.check,
     )
-    if look is not None:
-        look.done(item_rows)
+    if stop is not None:
+        stop.done(item_rows)
     if error is not None:
         raise error
 
