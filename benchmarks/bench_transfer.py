@@ -16,7 +16,7 @@ with the ``chunksize`` the diagnosis suggested, and the moving share and the rat
 printed again: the suggestion should bring moving near BATCH_OVERHEAD.
 
 Targets: tiny, small and big are transfer_bound (share >= MOVE_SHARE), healthy is not
-(share under 0.2); small batched as suggested is not (under MOVE_SHARE). Run under the
+(share under half of it); small batched as suggested is not (under MOVE_SHARE). Run under the
 exclusive lock on the shared development machine: ``flock -x /work/machine.lock python
 benchmarks/bench_transfer.py [--json PATH] [--rounds N]``.
 """
@@ -126,7 +126,7 @@ def _report(
     text = str(found[found["experiment"].str.endswith(experiment)
                      & (found["model"] == "processes")]["text"].iloc[0])  # fmt: skip
     if target is None:
-        target = (">=", MOVE_SHARE) if experiment != "healthy" else ("<=", 0.2)
+        target = (">=", MOVE_SHARE) if experiment != "healthy" else ("<=", MOVE_SHARE / 2)
     report.add(f"{label}: processes-2 / serial wall", _ratio(df, experiment), "x")
     report.add(f"{label}: moving share", share, "", target, note=text)
     return text
@@ -136,10 +136,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", default=None, help="also write the figures here")
     parser.add_argument("--rounds", type=int, default=3, help="measured rounds per variant")
+    parser.add_argument("--keep", default=None, help="keep the results under this folder")
     args = parser.parse_args()
     report = Report("the cost of moving work to a process pool (transfer_bound)")
     report.header()
-    with tempfile.TemporaryDirectory(prefix="bench-transfer-") as temp:
+    with tempfile.TemporaryDirectory(prefix="bench-transfer-") as scratch:
+        temp = args.keep or scratch
         first = Path(temp, "first")
         _session(first, args.rounds, None, "tiny or small or big or healthy")
         df, tasks, found = _figures(first)

@@ -5,9 +5,16 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import scipy.optimize  # loaded before pytester snapshots sys.modules: see below
+import scipy.stats  # noqa: F401
 from hypothesis import HealthCheck, settings
 
 pytest_plugins = ["pytester"]
+
+# pytester restores sys.modules after each test that uses it: a module first imported
+# inside such a test (pc.diagnose, pc.scaling reading a session's frames) is dropped at its
+# teardown, and numpy's extensions then fail to load again in a later test ("cannot load
+# module more than once per process"). Loaded here, before any snapshot, they stay.
 
 # These 2-core machines are shared: a property test's example can take 200 ms when other
 # work runs beside it. Hypothesis' per-example deadline and slow-data health check time

@@ -59,13 +59,14 @@ def test_a_call_costs_at_least_what_its_tasks_took(
     assert cost.outside_s >= 0.0
 
 
-def test_a_worker_is_charged_up_to_its_own_last_task() -> None:
-    # worker 1: waits 1 s, works 1 s; worker 2: works 0.5 s right away, then idles
-    # (its idle tail is imbalance, not moving)
-    cost = call_cost(0.0, [(1, 1.0, 2.0), (2, 0.0, 0.5)])
-    assert cost.window_s == pytest.approx(2.5)
-    assert cost.inside_s == pytest.approx(1.5)
-    assert cost.outside_s == pytest.approx(1.0)
+def test_a_worker_is_charged_from_its_first_task_to_its_last() -> None:
+    # worker 1: waits 1 s (the first hand-over, an import: not counted), works 1 s, waits
+    # 0.5 s, works 1 s; worker 2: works 0.5 s right away, then idles (its idle tail is
+    # imbalance, not moving)
+    cost = call_cost(0.0, [(1, 1.0, 2.0), (1, 2.5, 3.5), (2, 0.0, 0.5)])
+    assert cost.window_s == pytest.approx(3.0)
+    assert cost.inside_s == pytest.approx(2.5)
+    assert cost.outside_s == pytest.approx(0.5)
 
 
 @given(seconds, seconds, seconds)
@@ -169,14 +170,15 @@ def _rounds(model: str = "processes", chunksize: float | None = None) -> pd.Data
 
 
 def test_the_share_of_a_round_from_its_spans() -> None:
-    # two workers, a call that began at 1.0: each ran two tasks of 10 ms, waiting 40 ms
-    # before each: 80 ms of the 100 ms each worker spent on the call went to moving
-    calls = [(1.0, [(11, 1.04, 1.05), (11, 1.09, 1.10), (12, 1.04, 1.05), (12, 1.09, 1.10)])]
+    # two workers, a call that began at 1.0: each ran three tasks of 10 ms, 40 ms apart:
+    # 80 ms of the 110 ms from each worker's first task to its last went to moving
+    calls = [(1.0, [(pid, start, start + 0.01) for pid in (11, 12)
+                    for start in (1.04, 1.09, 1.14)])]  # fmt: skip
     (moving,) = moving_by_variant(_rounds(), _spans(calls)).values()
-    assert moving.tasks == 4
-    assert moving.share == pytest.approx(0.8)
+    assert moving.tasks == 6
+    assert moving.share == pytest.approx(80 / 110)
     assert moving.work_s == pytest.approx(0.01)
-    assert moving.moving_s == pytest.approx(0.04)
+    assert moving.moving_s == pytest.approx(0.16 / 6)
     assert moving.bytes_per_task == 100
 
 
@@ -191,7 +193,7 @@ def test_short_calls_and_other_models_are_not_judged() -> None:
 
 
 def test_the_rounds_chunksize_is_the_one_measured_at() -> None:
-    calls = [(1.0, [(11, 1.04, 1.05), (12, 1.04, 1.05)])]
+    calls = [(1.0, [(11, 1.04, 1.05), (11, 1.06, 1.07)])]
     (moving,) = moving_by_variant(_rounds(chunksize=8.0), _spans(calls)).values()
     assert moving.chunksize == 8
 

@@ -96,13 +96,17 @@ MIN_CORE_COUNTS: Final = 3
 # map calls that went to moving tasks (outside the task function, or pickling) is at least
 # MOVE_SHARE. The chunksize suggested brings it under BATCH_OVERHEAD; from DATA_BYTES of
 # argument and result per task, the data itself is too big to move and batching cannot
-# help. Measured by benchmarks/bench_transfer.py (2026-12-08, 2 vCPUs AMD EPYC, 3.11.7,
-# exclusive lock, 3 rounds, processes-2 against serial): 20,000 tasks of 1 us: 31x slower
-# than serial, share 0.99; six 24 MiB arguments: 16,600x slower, share 0.99; 5,000 tasks
-# of 50 us: 3.7x slower, share 0.73, chunksize=32 suggested; with it: 0.77x (faster than
-# serial), share 0.13; a healthy pool (eight 50 ms tasks): 0.79x, share 0.05. Half the
-# workers' time sits far from both groups; the suggestion lands near its 10% target.
-MOVE_SHARE: Final = 0.5
+# help. Measured by benchmarks/bench_transfer.py (2026-12-08 01:58 UTC, 2 vCPUs AMD EPYC,
+# exclusive lock, 3 rounds, processes-2 against serial; 3.11.7 fork / 3.14.10 forkserver):
+# 20,000 tasks of 1 us: 32x / 21x slower than serial, share 0.98 / 0.98; six 24 MiB
+# arguments: 10,800x / 10,100x, share 1.00 / 1.00; 5,000 tasks of 30-50 us: 2.8x / 3.6x,
+# share 0.34 / 0.78 (3.14: chunksize=72 suggested; with it 0.06); healthy (eight tasks of
+# 12-50 ms): 0.76x / 1.54x (3.14: start-up), share 0.007 / 0.010. Every pool that lost to
+# serial by moving read 0.34 or more, every healthy or batched one 0.13 or less (3.11,
+# an earlier run: chunksize=32 took the 50 us case from 0.73 to 0.13): the threshold
+# sits between them, under the 3.11 case that a parent competing for the workers' two
+# CPUs pulls down (docs/decisions.md, what the share misses).
+MOVE_SHARE: Final = 0.3
 BATCH_OVERHEAD: Final = 0.10
 #: the 24 MiB mistake moves 24x this per task; ordinary tasks move bytes to kilobytes
 DATA_BYTES: Final = 2**20
