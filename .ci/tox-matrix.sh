@@ -1,28 +1,38 @@
 #!/usr/bin/env bash
 # The tox matrix on the interpreters this machine has, in quick mode, then the report
 # across versions, checked; then the slow tests that need other interpreters, pointed at
-# the tox environments, and the whole test suite on the free-threaded build. About 6 to 9
-# minutes on 2 cores with a warm pip cache.
+# the tox environments; the whole test suite on one new interpreter (3.14), and the tests
+# of the free-threaded paths on the free-threaded build (3.13t).
+#
+# Time on 2 cores with a warm pip cache (issue 21; measured 2026-12-08, see
+# docs/xdist-and-tox.md): building py311..py315 and py313t about 3 min; the selected
+# experiments about 40 s an environment (6 environments: 4 min); the report and its
+# check 10 s; the slow tests 30 s; the whole suite on 3.14 about 10 min; the free-threaded
+# paths on 3.13t about 2 min. About 20 min in all, beside .ci/run's own 15 (install,
+# lint, the suite on the CI venv, the portable-accounting tests, the smoke run): under
+# the 45 minutes CI may take. The whole suite on 3.13t as well would add about 11 min.
 #
 # CONCUR_TOX_SELECT narrows the experiments (pytest -k); the default keeps the CPU-bound
-# ones whose answer depends on the GIL, since all of them take too long for CI.
+# ones whose answer depends on the GIL (claims 4, 9 and 12: subinterpreters on 3.14+),
+# since all of them take too long for CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$SECONDS
 # resolved before PATH changes below, so it stays the caller's interpreter (the CI venv)
 python=${PYTHON:-$(command -v python)}
 
-# Interpreters: tox looks for python3.12, python3.13t, ... on PATH. pyenv's shims only
-# answer for its global versions, so put every installed version's bin first, and the
-# free-threaded build (installed from ../shared/pythons/ when missing).
-bash .ci/install-free-threaded.sh
+# Interpreters: tox looks for python3.12, python3.13t, python3.14, ... on PATH. pyenv's
+# shims only answer for its global versions, so put every installed version's bin first,
+# then the builds installed from ../shared/pythons/ (when missing): the free-threaded
+# 3.13 and the GIL builds of 3.14 and 3.15 (and a 3.14t/3.15t where a machine has one).
+bash .ci/install-pythons.sh
 prefix=""
 if command -v pyenv >/dev/null 2>&1; then
     for dir in "$(pyenv root)"/versions/3.1[1-9]*/bin; do
         if [ -d "$dir" ]; then prefix="$prefix$dir:"; fi
     done
 fi
-for dir in /opt/cpython-3.1[3-9]t/bin; do
+for dir in /opt/cpython-3.1[3-9]t/bin /opt/cpython-3.1[4-9]/bin; do
     if [ -d "$dir" ]; then prefix="$prefix$dir:"; fi
 done
 export PATH="$prefix$PATH"
@@ -34,7 +44,15 @@ tox=("$python" -m tox)
 
 export CONCUR_TOX_RESULTS="${TMPDIR:-/tmp}/pytest-concur-tox-results"
 rm -rf "$CONCUR_TOX_RESULTS"
-select=${CONCUR_TOX_SELECT:-"test_cpu_bound_work_wants_processes or test_pi_keeps_a_core_busy"}
+select=${CONCUR_TOX_SELECT:-"test_cpu_bound_work_wants_processes or test_pi_keeps_a_core_busy or test_interpreters_compute_in_parallel"}
+# the environments whose interpreter .ci/install-pythons.sh installed must run, not skip
+expected=""
+for version in 3.14 3.15; do
+    if [ -x "/opt/cpython-$version/bin/python$version" ]; then
+        expected="$expected py${version/./}"
+    fi
+done
+export CONCUR_EXPECTED_ENVS=$expected
 
 echo "== tox: build every environment at once (nothing is measured yet)"
 "${tox[@]}" run-parallel --notest --parallel-no-spinner -e ALL
@@ -56,6 +74,7 @@ import pytest_concur as pc
 folder = os.environ["CONCUR_TOX_RESULTS"]
 report = os.environ["CONCUR_REPORT"]
 ran = sorted(p.parent.parent.name for p in Path(".tox").glob("py3*/bin/python"))
+expected = os.environ.get("CONCUR_EXPECTED_ENVS", "").split()
 with warnings.catch_warnings():
     warnings.simplefilter("error")  # a skipped results file is a failure here
     df = pc.load(folder)
@@ -76,6 +95,13 @@ for env in ran:
     for python in set(rows["python"]):
         if python not in report:
             problems.append(f"{env}: python {python} missing from the report")
+    # 3.14 and newer have concurrent.interpreters: subinterpreters must measure, not skip
+    sub = rows[rows["model"] == "subinterpreters"]
+    if env >= "py314" and not free and (sub.empty or set(sub["outcome"]) != {"passed"}):
+        problems.append(f"{env}: subinterpreters rounds {sorted(set(sub['outcome']))}")
+for env in expected:
+    if env not in ran:
+        problems.append(f"{env}: its interpreter is installed, but it did not run")
 if df["run_id"].nunique() != len(ran):
     problems.append(f"{df['run_id'].nunique()} sessions for {len(ran)} environments")
 if len(ran) < 2:
@@ -100,12 +126,25 @@ CONCUR_OTHER_PYTHON=$other CONCUR_FT_PYTHON=$free_threaded \
     tests/test_xdist.py::test_worker_on_another_interpreter_keeps_its_own_environment \
     tests/test_gil.py::test_free_threaded_gil_turned_on_is_named_and_recorded
 
+if [ -x .tox/py314/bin/python ]; then
+    # the whole suite on one new interpreter: forkserver by default, subinterpreters,
+    # the stdlib of 3.14 (3.15 runs the experiments only, to stay within CI's time)
+    echo "== the test suite on Python 3.14 (.tox/py314)"
+    PIP_ONLY_BINARY=:all: .tox/py314/bin/python -m pip install --quiet \
+        "hypothesis>=6.100" "duckdb>=1.0" "polars>=1.0"
+    .tox/py314/bin/python -m pytest -p no:cacheprovider -q tests/
+fi
+
 if [ -n "$free_threaded" ]; then
-    # the whole suite on the free-threaded build: the GIL-free paths (threads really in
-    # parallel, mimalloc, wheels that declare free-threading) differ from the default build
-    echo "== the test suite on the free-threaded build ($free_threaded)"
+    # the free-threaded paths (threads really in parallel, the GIL coming back on, the
+    # accounting of parallel threads, wheels that declare free-threading) on the
+    # free-threaded build: the GIL tests and the models' and accounting's end-to-end
+    # tests; the rest of the suite does not depend on the build, and runs on 3.14 above
+    echo "== the free-threaded paths on the free-threaded build ($free_threaded)"
     PIP_ONLY_BINARY=:all: "$free_threaded" -m pip install --quiet "hypothesis>=6.100"
-    "$free_threaded" -m pytest -p no:cacheprovider -q tests/
+    "$free_threaded" -m pytest -p no:cacheprovider -q tests/test_gil.py \
+        tests/test_models.py tests/test_models_e2e.py tests/test_accounting.py \
+        tests/test_timeline.py tests/test_subinterpreters.py
 fi
 
 echo "== tox matrix done in $((SECONDS - started)) s"

@@ -51,7 +51,7 @@ from _bench import Report, json_arg, median
 import pytest_concur
 from pytest_concur._measuring.proc_meter import Meter, measure
 from pytest_concur._measuring.sampler import CoreSampler
-from pytest_concur._running.settings import DEFAULT_SAMPLE_INTERVAL_S
+from pytest_concur._running.configuration import DEFAULT_SAMPLE_INTERVAL_S
 
 TARGET_US = 50.0
 TARGET_SAMPLED_US = 60.0

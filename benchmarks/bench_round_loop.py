@@ -20,10 +20,10 @@ from _bench import Report, json_arg, median
 
 from pytest_concur._measuring.environment import current_environment
 from pytest_concur._measuring.sampler import CoreSampling
+from pytest_concur._running.configuration import DEFAULT_SAMPLE_INTERVAL_S, RoundPlan
 from pytest_concur._running.fixture import Concur
-from pytest_concur._running.rounds import RoundPlan, run_rounds
+from pytest_concur._running.rounds import run_rounds
 from pytest_concur._running.row import ItemFacts, RoundRow
-from pytest_concur._running.settings import DEFAULT_SAMPLE_INTERVAL_S
 from pytest_concur.models import ModelOptions, SerialModel
 
 FACTS = ItemFacts(

@@ -25,7 +25,7 @@ import time
 from _bench import Report
 
 from pytest_concur._measuring.sampler import CoreSampler
-from pytest_concur._running.settings import DEFAULT_SAMPLE_INTERVAL_S
+from pytest_concur._running.configuration import DEFAULT_SAMPLE_INTERVAL_S
 
 TARGET_PERCENT = 1.0
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._warnings import ConcurWarning, GilStateWarning, MeasurementWarning, ResultsFileWarning
-
 if TYPE_CHECKING:
     from . import workloads
     from ._advice.frames import diagnose, recommend, scaling
@@ -26,10 +24,25 @@ if TYPE_CHECKING:
     )
     from ._measuring.timeout import RoundTimeout
     from ._running.fixture import Concur
-    from .analysis import amdahl, compare, efficiency, load, load_verdicts, speedup, summarize
+    from ._warning_types import (
+        ConcurWarning,
+        GilStateWarning,
+        MeasurementWarning,
+        ResultsFileWarning,
+    )
+    from .analysis import (
+        amdahl,
+        compare,
+        efficiency,
+        load,
+        load_tasks,
+        load_verdicts,
+        speedup,
+        summarize,
+    )
     from .models import WorkerDiedError
 
-# Everything but the warnings loads on first use. Every pytest run in an environment with
+# Everything loads on first use. Every pytest run in an environment with
 # the plugin imports this package (the plugin's own module lives in it): a run without
 # experiments must not pay for asyncio, the models or pandas. Worker processes (forkserver
 # and spawn children too) and subinterpreters import it to unpickle their tasks, and must
@@ -41,7 +54,12 @@ _LAZY = {
     "Concur": "_running.fixture",
     "WorkerDiedError": "models",
     **dict.fromkeys(
-        ("amdahl", "compare", "efficiency", "load", "load_verdicts", "speedup", "summarize"),
+        ("ConcurWarning", "GilStateWarning", "MeasurementWarning", "ResultsFileWarning"),
+        "_warning_types",
+    ),
+    **dict.fromkeys(
+        ("amdahl", "compare", "efficiency", "load", "load_tasks", "load_verdicts", "speedup",
+         "summarize"),
         "analysis",
     ),
     **dict.fromkeys(("diagnose", "recommend", "scaling"), "_advice.frames"),
@@ -86,6 +104,7 @@ __all__ = [
     "efficiency",
     "faster",
     "load",
+    "load_tasks",
     "load_verdicts",
     "not_faster",
     "not_smaller",

@@ -7,13 +7,14 @@ the other analysis names of ``pytest_concur`` import it on first use).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import pandas as pd
 
+from ._rounds.conventions import ALPHA
 from ._rounds.counting import measured
-from ._rounds.numbers import ALPHA
 from ._rounds.variant import VARIANT_KEYS
 from ._stats.amdahl import fit_amdahl
 from ._stats.variants import (
@@ -28,10 +29,12 @@ from ._storing.frames import (
     CATEGORY_COLUMNS,
     COMPANION_CATEGORIES,
     KINDS,
+    SOURCES,
     VERDICT_CATEGORIES,
     PathsLike,
     load_kind,
     rows_frame,
+    with_companions,
 )
 from ._storing.schema import ROUNDS_SCHEMA, VERDICTS_SCHEMA
 
@@ -44,6 +47,7 @@ __all__ = [
     "efficiency",
     "load",
     "load_companion",
+    "load_tasks",
     "load_verdicts",
     "metric_column",
     "natural_key",
@@ -74,12 +78,29 @@ def load(paths: PathsLike) -> pd.DataFrame:
     corrupt, empty, foreign or from a newer pytest-concur is skipped with a
     :class:`~pytest_concur.ResultsFileWarning` naming it. A path that matches
     nothing raises FileNotFoundError.
+
+    ``df.attrs["concur_sources"]`` notes ``paths``, so that ``recommend``, ``diagnose``
+    and the report read the same runs' task spans without being handed them.
     """
-    return load_kind(paths, "rounds", ROUNDS_SCHEMA, CATEGORY_COLUMNS)
+    items = [paths] if isinstance(paths, str | os.PathLike) else list(paths)  # read twice
+    frame = load_kind(items, "rounds", ROUNDS_SCHEMA, CATEGORY_COLUMNS)
+    frame.attrs[SOURCES] = [os.fspath(item) for item in items]
+    return frame
+
+
+def load_tasks(paths: PathsLike) -> pd.DataFrame:
+    """The task spans stored under ``paths``: one row per task of ``concur.map``, with the
+    process and thread that ran it and when (columns in docs/timelines.md).
+
+    ``paths`` is what ``load`` takes; a rounds file brings its run's tasks file. Empty,
+    with the table's columns, when no run traced tasks.
+    """
+    return load_companion(with_companions(paths, "tasks"), "tasks")
 
 
 def load_verdicts(paths: PathsLike) -> pd.DataFrame:
-    """The verdicts on claims stored under ``paths`` (files ``<run_id>.verdicts.parquet``).
+    """The verdicts on claims stored under ``paths`` (``results/verdicts/<run_id>.parquet``,
+    and the flat ``<run_id>.verdicts.parquet`` of folders written before the layout).
 
     One row per expectation of a claim, per run and interpreter (columns in
     docs/claims.md): ``claim``, ``claim_status``, ``expectation``, ``status``

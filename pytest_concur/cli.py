@@ -2,7 +2,7 @@
 
   pytest-concur report PATH... [--by COLUMN] [--format table|markdown|csv|json] [--html FILE]
   pytest-concur compare BASELINE CANDIDATE [--threshold wall:10%] [--alpha 0.05]
-  pytest-concur list [DIR] [--format table|markdown|csv|json]
+  pytest-concur list [DIR | --results DIR] [--format table|markdown|csv|json]
   pytest-concur --version
 
 PATH, BASELINE and CANDIDATE are results files, folders, globs, or run ids or run names
@@ -16,10 +16,10 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Final, NoReturn
+from typing import Any, Final, NoReturn
 
 from ._reporting.thresholds import Threshold, parse_thresholds
-from ._rounds.numbers import ALPHA
+from ._rounds.conventions import ALPHA
 
 FORMATS: Final = ("table", "markdown", "csv", "json")
 
@@ -55,14 +55,25 @@ def _round_arg(text: str) -> int:
     return int(text)
 
 
+class _ResultsFolder(argparse.Action):
+    """``--results DIR``, remembering that it was given (``list`` takes DIR twice)."""
+
+    def __call__(self, parser: Any, namespace: Any, value: Any, option: Any = None) -> None:
+        namespace.results = Path(value)
+        namespace.results_given = True
+
+
 def _add_results_option(command: argparse.ArgumentParser) -> None:
+    """``--results DIR``: the same in every command, the folder of the stored runs."""
     command.add_argument(
         "--results",
-        type=Path,
+        action=_ResultsFolder,
         default=Path("results"),
         metavar="DIR",
-        help="where run ids and names are looked up (default: results)",
+        help="the results folder: where runs, run ids and names are looked up "
+        "(default: results)",
     )
+    command.set_defaults(results_given=False)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -155,12 +166,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(+: uncommitted changes), Python, GIL and measured rounds.",
     )
     listing.add_argument(
-        "folder", nargs="?", type=Path, default=Path("results"), metavar="DIR",
-        help="results folder (default: results)",
+        "folder", nargs="?", type=Path, default=None, metavar="DIR",
+        help="results folder, as --results (default: results)",
     )  # fmt: skip
     listing.add_argument(
         "--format", choices=FORMATS, default="table", help="output format (default: table)"
     )
+    _add_results_option(listing)
     return parser
 
 
@@ -173,12 +185,12 @@ def _version() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from ._reporting import CommandError
+
     try:
-        if args.command == "report":
-            return run_report(parser, args)
-        if args.command == "list":
-            return run_list(parser, args)
-        return run_compare(parser, args)
+        return _run(parser, args)
+    except CommandError as exc:
+        parser.error(str(exc))
     except BrokenPipeError:
         # `pytest-concur report ... | head`: the reader left; that is not an error
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -186,22 +198,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
-def run_report(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from ._reporting.commands import report
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """The command, handed plain values (the reporting layer never sees argparse)."""
+    if args.command == "report":
+        from ._reporting.commands import report
 
-    return report(parser, args)
+        return report(
+            args.path, results=args.results, by=args.by, output=args.format,
+            baseline=args.baseline, html=args.html, chosen_round=args.round,
+        )  # fmt: skip
+    if args.command == "compare":
+        from ._reporting.commands import compare
 
-
-def run_compare(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from ._reporting.commands import compare
-
-    return compare(parser, args)
-
-
-def run_list(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+        thresholds = tuple(t for group in args.threshold for t in group)
+        return compare(
+            args.baseline, args.candidate, results=args.results, thresholds=thresholds,
+            alpha=args.alpha, output=args.format,
+        )  # fmt: skip
     from ._reporting.runs_list import list_command
 
-    return list_command(parser, args)
+    folder = args.folder if args.folder is not None else args.results
+    if args.folder is not None and args.results_given and args.folder != args.results:
+        parser.error(f"list: the folder is given twice ({args.folder} and --results "
+                     f"{args.results}); give it once")  # fmt: skip
+    return list_command(folder, output=args.format)
 
 
 if __name__ == "__main__":

@@ -1,46 +1,102 @@
 """pytest hooks of pytest-concur: options, markers, parametrization, the round loop, reports.
 
-Thin on purpose: every hook delegates to a module that owns the work. A good guest: until
-an experiment is collected nothing heavy is imported and nothing in the process changes
-(:mod:`._running.activation` does that, once, when the first experiment shows up).
+Thin on purpose: every hook delegates to a module of ``_running``. A good guest: a run
+without experiments imports this module and the option declarations
+(``_running/configuration.py``) and nothing else, and nothing in the process changes.
+The first experiment collected (or models named on the command line) activates the
+session (``_running/activation.py``); until then every hook returns at once.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Generator
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
-from ._measuring.environment import gil_enabled, new_run_id
-from ._running.experiment import Experiment, experiment_of, experiments_of
-from ._running.gate import GATE, Gate, SessionHooks, check_gil, gate_of, state_of
-from ._running.settings import add_options, read_settings
-from ._running.spec import SpecError, parse_spec
-from ._running.xdist import ControllerHooks, is_worker, session_identity
-from ._storing.journal import JournalFolder, JournalHooks
+from ._running.configuration import WORKLOADS, Settings, add_options, read_settings
 
 if TYPE_CHECKING:
+    from ._running.experiment import Experiment
     from ._running.fixture import Concur
-    from ._running.row import RoundRow
+    from ._running.session_hooks import Active
+    from ._storing.journal import JournalFolder
+    from .models import Model
 
-_ROWS = pytest.StashKey["list[RoundRow]"]()  # RoundRow: imported for typing only
-#: an item's rows of the tasks and cores tables, while it runs on an xdist worker
-_TIMELINES = pytest.StashKey[tuple[list[dict[str, Any]], list[dict[str, Any]]]]()
+
+class HookSpecs:
+    """Hooks pytest-concur adds to pytest, for plugins and conftest.py files."""
+
+    @pytest.hookspec
+    def pytest_concur_register_models(self) -> list[Model]:  # type: ignore[empty-body]
+        """Return concurrency models to add to the built-in ones.
+
+        Called once per session at configure time, so implement it in a plugin or in the
+        rootdir's ``conftest.py`` (conftest files further down load too late). Each model
+        needs a name that no other model has. See docs/models.md for an example.
+        """
+
+
+@dataclass(slots=True)
+class Gate:
+    """What the hooks keep per session: its start and settings, then what activation made."""
+
+    config: pytest.Config
+    started_at: datetime
+    settings: Settings
+    #: the GIL state and the loaded modules at configure time (free-threaded builds)
+    gil_at_start: tuple[bool, frozenset[str]]
+    #: under xdist: the session's run id (the controller's), the controller's journals
+    run_id: str | None = None
+    journals: JournalFolder | None = None
+    active: Active | None = None
+    workload_markers: set[str] | None = None
+
+    def activate(self) -> Active:
+        """Set up for experiments, once (``_running/activation.py``)."""
+        if self.active is None:
+            from ._running.activation import activate
+
+            self.active = activate(self)
+        return self.active
+
+
+_GATE = pytest.StashKey[Gate]()
+
+
+def _active(config: pytest.Config) -> Active | None:
+    gate = config.stash.get(_GATE, None)
+    return gate.active if gate is not None else None
+
+
+def _experiment_of(item: pytest.Item) -> Experiment | None:
+    """The experiment an item runs; None (and nothing imported) for any other test."""
+    if "concur" not in getattr(item, "fixturenames", ()):
+        return None
+    from ._running.experiment import experiment_of
+
+    return experiment_of(item)
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
-    from . import hookspecs
-    from ._running import run_hooks
-
-    pluginmanager.add_hookspecs(hookspecs)
-    pluginmanager.register(run_hooks, "concur-run-hooks")  # --concur-save, --check-system
+    pluginmanager.add_hookspecs(HookSpecs)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """``--concur-check-system``: print the check and exit, running no tests."""
+    if not config.getoption("concur_check_system", False):
+        return None
+    from ._running.run_hooks import print_system_check
+
+    return print_system_check()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -50,36 +106,28 @@ def pytest_configure(config: pytest.Config) -> None:
         "timeout=, start_method=, claim=, expect=[...]): a measured concurrency experiment; "
         "takes the `concur` fixture",
     )
-    # an xdist worker takes the controller's run id and start time; the rest is its own
-    given_id, given_start = session_identity(config)
-    started_at = given_start or datetime.now(UTC)
-    gate = Gate(config, given_id or new_run_id(started_at), started_at)
-    # free-threaded builds: the GIL state the session starts with, and with the GIL off the
-    # modules loaded so far, to name the import that turns it on (cheap: no imports)
-    enabled = gil_enabled()
-    gate.gil_at_start = (enabled, frozenset() if enabled else frozenset(sys.modules))
-    config.stash[GATE] = gate
-    # options and ini keys are checked now, so a bad value is a usage error (cheap: the
-    # model names wait for the registry, loaded now only when the command line names some)
-    gate.settings = read_settings(config, None)
-    config.pluginmanager.register(SessionHooks(gate, worker=is_worker(config)), "concur-session")
-    if config.pluginmanager.hasplugin("xdist") and not is_worker(config):
-        # the controller collects nothing: it tells every worker the session's identity,
-        # lock and journal folder up front (each made only when a worker starts)
-        controller = ControllerHooks(
-            gate.run_id, gate.started_at,
-            allow_overlap=gate.settings.allow_overlap,
-        )  # fmt: skip
-        config.pluginmanager.register(controller, "concur-xdist")
-        config.add_cleanup(controller.close)
-        gate.journals = JournalFolder()
-        config.add_cleanup(gate.journals.remove)
-        config.pluginmanager.register(JournalHooks(gate.journals), "concur-journal")
+    # options and ini keys are checked now, so a bad value is a usage error (the model
+    # names wait for the registry, loaded now only when the command line names some)
+    settings = read_settings(config, None)
+    name = config.getoption("concur_save", None)
+    if name is not None:
+        from ._running.run_hooks import check_run_name
+
+        check_run_name(config, name)
+    # free-threaded builds: the GIL state the session starts with, and with the GIL off
+    # the modules loaded so far, to name the import that turns it on
+    probe = getattr(sys, "_is_gil_enabled", None)
+    gil = probe is None or probe() is True
+    gate = Gate(config, datetime.now(UTC), settings, (gil, frozenset(() if gil else sys.modules)))
+    config.stash[_GATE] = gate
+    if getattr(config.option, "dist", "no") != "no" or hasattr(config, "workerinput"):
+        from ._running.session_hooks import watch_distributed
+
+        watch_distributed(gate)  # xdist: the run id, and the controller's own hooks
     # model names asked for on the command line, models registered by a conftest or
     # plugin, or a stored run to compare with: this run means experiments, and a bad name
     # or a missing baseline is a usage error now
     registers_models = config.pluginmanager.hook.pytest_concur_register_models.get_hookimpls()
-    settings = gate.settings
     if settings.models is not None or settings.compare is not None or registers_models:
         gate.activate()
 
@@ -96,7 +144,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                 pytrace=False,
             )
         return
-    session = gate_of(metafunc.config).activate().state
+    from ._running.experiment import experiments_of
+    from ._running.spec import SpecError, parse_spec
+
+    session = metafunc.config.stash[_GATE].activate().session
     problem: str | None = None
     try:
         spec = parse_spec(marker.args, marker.kwargs, known_models=session.models)
@@ -126,9 +177,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def _workload_marker(config: pytest.Config, workload: str) -> str:
     """Register the workload's marker the first time an experiment uses it (--strict-markers)."""
-    from ._running.spec import WORKLOADS
-
-    gate = gate_of(config)
+    gate = config.stash[_GATE]
     if gate.workload_markers is None:
         gate.workload_markers = set()
     if workload not in gate.workload_markers:
@@ -141,151 +190,47 @@ def _workload_marker(config: pytest.Config, workload: str) -> str:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    state = state_of(config)
-    if state is None:
-        return
-    settings = state.settings
-    if settings.models is None and settings.workers is None and settings.workloads is None:
-        return
-    keep: list[pytest.Item] = []
-    drop: list[pytest.Item] = []
-    for item in items:
-        experiment = experiment_of(item)
-        if experiment is None:
-            keep.append(item)
-            continue
-        variant, spec = experiment.variant, experiment.spec
-        selected = (
-            (settings.models is None or variant.model in settings.models)
-            and (settings.workloads is None or spec.workload in settings.workloads)
-            and (
-                settings.workers is None
-                or variant.model == "serial"
-                or variant.workers in settings.workers
-            )
-        )
-        (keep if selected else drop).append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
+    active = _active(config)
+    if active is not None:
+        from ._running.experiment import deselect
+
+        deselect(config, items, active.session.settings)
 
 
 @pytest.fixture
 def concur(request: pytest.FixtureRequest) -> Concur:
     """The runner for this experiment's model and worker count: ``concur.map(fn, items)``."""
-    from ._running.fixture import Concur
-    from .models import ModelOptions
+    from ._running.driver import make_runner
+    from ._running.experiment import Experiment
 
     experiment = getattr(request, "param", None)
-    session = state_of(request.config)
-    if not isinstance(experiment, Experiment) or session is None:
+    active = _active(request.config)
+    if not isinstance(experiment, Experiment) or active is None:
         pytest.fail("the `concur` fixture needs the @pytest.mark.concur marker", pytrace=False)
-    variant = experiment.variant
-    model = session.models[variant.model]
-    reason = model.unavailable()
-    if reason is not None:
-        pytest.skip(f"model {variant.model!r} cannot run here: {reason}")
-    options = ModelOptions(
-        start_method=experiment.spec.start_method or session.settings.start_method,
-        dask_scheduler=session.settings.dask_scheduler,
-    )
-    return Concur(model, variant.workers, options, trace=session.settings.task_timeline)
+    callspec = getattr(request.node, "callspec", None)  # start_method may be a parameter
+    return make_runner(experiment, active, callspec.params if callspec else {})
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    experiment = experiment_of(pyfuncitem)
+    experiment = _experiment_of(pyfuncitem)
     if experiment is None:
         return None
-    from ._claims.lookout import lookout
-    from ._running.fixture import Concur
-    from ._running.progress import round_progress
-    from ._running.round_options import round_plan
-    from ._running.rounds import describe_params, run_rounds
-    from ._running.row import ItemFacts
-    from ._storing.schema import CORES_SCHEMA, TASKS_SCHEMA
+    from ._running.driver import run_item
+    from ._running.xdist import is_worker
 
-    variant, spec = experiment.variant, experiment.spec
-    active = gate_of(pyfuncitem.config).activate()
-    session = active.state
-    runner = pyfuncitem.funcargs["concur"]
-    assert isinstance(runner, Concur)
-    user_params = {
-        name: value for name, value in pyfuncitem.callspec.params.items() if name != "concur"
-    }
-    params, params_json = describe_params(user_params)
-    facts = ItemFacts(
-        test_id=pyfuncitem.nodeid,
-        experiment=experiment.id,
-        params=params,
-        params_json=params_json,
-        workload=spec.workload,
-        model=variant.model,
-        workers=variant.workers,
-        start_method=runner.start_method,
-    )
-    testargs = {arg: pyfuncitem.funcargs[arg] for arg in pyfuncitem._fixtureinfo.argnames}
-    rows = pyfuncitem.stash.setdefault(_ROWS, [])
-    # a worker's rows ride on the call report to the controller; elsewhere each goes to
-    # the session as it is measured, so an interrupt or a crash mid-item loses none
-    worker = is_worker(pyfuncitem.config)
-
-    check_gil(session, f"the setup of {pyfuncitem.nodeid}")
-    progress = round_progress(pyfuncitem.config)
-
-    item_rows: list[RoundRow] = []
-
-    def on_round(row: RoundRow) -> None:
-        progress(row)
-        item_rows.append(row)
-        if worker:
-            rows.append(row)
-            session.journal_row(row)
-        else:
-            session.add_rows([row])
-        check_gil(session, f"round {row['round']} of {pyfuncitem.nodeid}")
-
-    timelines = pyfuncitem.stash.setdefault(_TIMELINES, ([], []))
-
-    def on_timeline(tasks: list[dict[str, Any]], cores: list[dict[str, Any]]) -> None:
-        if worker:
-            timelines[0].extend(tasks)
-            timelines[1].extend(cores)
-        else:
-            session.add_rows(tasks, table="tasks", schema=TASKS_SCHEMA)
-            session.add_rows(cores, table="cores", schema=CORES_SCHEMA)
-
-    plan = round_plan(session.settings, spec)
-    look = lookout(pyfuncitem, plan.adaptive)
-    guard = active.guard
-    error = run_rounds(
-        lambda: pyfuncitem.obj(**testargs),
-        runner,
-        plan,
-        facts,
-        session.environment,
-        exclusive=guard.exclusive,
-        skip_types=(pytest.skip.Exception,),
-        on_round=on_round,
-        hold=guard.hold,
-        timeout=session.settings.round_timeout(spec),
-        sampling=active.sampling,
-        on_timeline=on_timeline,
-        accounting=active.accounting,
-        claims=None if look is None else look.check,
-    )
-    if look is not None:
-        look.done(item_rows)
-    if error is not None:
-        raise error
+    active = pyfuncitem.config.stash[_GATE].activate()
+    run_item(pyfuncitem, experiment, active, worker=is_worker(pyfuncitem.config))
     return True
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     # test modules imported during collection may have turned the GIL on
-    state = state_of(session.config)
-    if state is not None:
-        check_gil(state, "collection")
+    active = _active(session.config)
+    if active is not None:
+        from ._running.session_hooks import check_gil
+
+        check_gil(active.session, "collection")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -293,16 +238,9 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    state = state_of(item.config)
-    if call.when == "call" and state is not None:
-        rows = item.stash.get(_ROWS, None)
-        if rows:
-            # plain values ride on the report, so xdist brings them to the controller
-            report.concur_rows = rows  # type: ignore[attr-defined]
-            state.rows_delivered()
-        tasks, cores = item.stash.get(_TIMELINES, ([], []))
-        if tasks:
-            report.concur_tasks = tasks  # type: ignore[attr-defined]
-        if cores:
-            report.concur_cores = cores  # type: ignore[attr-defined]
+    active = _active(item.config)
+    if call.when == "call" and active is not None:
+        from ._running.driver import carry_on_report
+
+        carry_on_report(item, report, active)
     return report

@@ -7,12 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+from round_rows import round_row
 
 from pytest_concur._storing.files import write_rows
-
-
-def variant_id(model: str, workers: int) -> str:
-    return model if model == "serial" else f"{model}-{workers}"
 
 
 def rows(
@@ -33,53 +30,14 @@ def rows(
     host: str = "host-a",
 ) -> list[dict[str, Any]]:
     """One row per wall time, shaped like the plugin's rows; the first ``warmup`` are warm-up."""
-    test_id = f"{experiment}[{variant_id(model, workers)}{'-' + params if params else ''}]"
+    common = {"run_id": run_id, "host": host, "python": python, "gil_enabled": gil_enabled,
+              "experiment": experiment, "params": params, "workload": workload, "model": model,
+              "workers": workers, "outcome": outcome, "error": error}  # fmt: skip
     out = []
     for index, wall in enumerate(walls):
-        out.append(
-            {
-                "run_id": run_id,
-                "started_at": "2026-01-01T00:00:00+00:00",
-                "host": host,
-                "python": python,
-                "implementation": "CPython",
-                "free_threaded": not gil_enabled,
-                "gil_enabled": gil_enabled,
-                "tox_env": None,
-                "cpu_model": "Test CPU",
-                "logical_cpus": 4,
-                "usable_cpus": 4,
-                "platform": "Linux",
-                "xdist_worker": None,
-                "test_id": test_id,
-                "experiment": experiment,
-                "params": params,
-                "params_json": "{}",
-                "workload": workload,
-                "model": model,
-                "workers": workers,
-                "start_method": None,
-                "round": index,
-                "warmup": index < warmup,
-                "wall_s": wall,
-                "cpu_user_s": wall * cores_used,
-                "cpu_sys_s": 0.0,
-                "cpu_s": wall * cores_used,
-                "cores_used": cores_used,
-                "utilization": cores_used / 4,
-                "ctx_voluntary": 1,
-                "ctx_involuntary": 0,
-                "max_rss_bytes": 50_000_000,
-                "startup_s": 0.001,
-                "shutdown_s": 0.001,
-                "descendants": 0,
-                "load_avg_1m": 0.5,
-                "exclusive": True,
-                "outcome": outcome,
-                "error": error,
-                "session_complete": True,
-            }
-        )
+        cpu = {"cpu_user_s": wall * cores_used, "cpu_s": wall * cores_used,
+               "cores_used": cores_used, "utilization": cores_used / 4}  # fmt: skip
+        out.append(round_row(**common, **cpu, round=index, warmup=index < warmup, wall_s=wall))
     return out
 
 

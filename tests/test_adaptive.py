@@ -6,14 +6,15 @@ import itertools
 import math
 import random
 import statistics
+from dataclasses import replace
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy.stats import t as scipy_t
 
-from pytest_concur._running.adaptive import (
-    AdaptivePlan,
+from pytest_concur._running.configuration import AutoRounds
+from pytest_concur._stats.sequential import (
     AdaptiveRule,
     relative_half_width,
     t_quantile,
@@ -21,23 +22,23 @@ from pytest_concur._running.adaptive import (
 
 
 def test_looks_are_few_and_fixed_before_the_first_round() -> None:
-    assert AdaptivePlan().looks() == (5, 8, 10)
-    assert AdaptivePlan(min_rounds=5, max_rounds=20).looks() == (5, 8, 12, 18, 20)
-    assert AdaptivePlan(min_rounds=3, max_rounds=3).looks() == (3,)
-    assert AdaptivePlan(min_rounds=2, max_rounds=4).looks() == (2, 3, 4)
+    assert AutoRounds().design().looks() == (5, 8, 10)
+    assert AutoRounds(min_rounds=5, max_rounds=20).design().looks() == (5, 8, 12, 18, 20)
+    assert AutoRounds(min_rounds=3, max_rounds=3).design().looks() == (3,)
+    assert AutoRounds(min_rounds=2, max_rounds=4).design().looks() == (2, 3, 4)
 
 
 @given(low=st.integers(2, 60), extra=st.integers(0, 200))
 def test_looks_run_from_minimum_to_maximum_increasing(low: int, extra: int) -> None:
-    looks = AdaptivePlan(min_rounds=low, max_rounds=low + extra).looks()
+    looks = AutoRounds(min_rounds=low, max_rounds=low + extra).design().looks()
     assert looks[0] == low
     assert looks[-1] == low + extra
     assert all(a < b for a, b in itertools.pairwise(looks))
 
 
 def test_alpha_is_spent_over_the_looks() -> None:
-    one_look = AdaptivePlan(min_rounds=5, max_rounds=5)
-    five_looks = AdaptivePlan(min_rounds=5, max_rounds=20)
+    one_look = AutoRounds(min_rounds=5, max_rounds=5).design()
+    five_looks = AutoRounds(min_rounds=5, max_rounds=20).design()
     assert one_look.quantile(5) == pytest.approx(scipy_t.ppf(0.975, 4), rel=1e-6)
     # alpha 0.05 over five looks: 0.01 each, two-sided
     assert five_looks.quantile(5) == pytest.approx(scipy_t.ppf(0.995, 4), rel=1e-6)
@@ -63,11 +64,11 @@ def test_t_quantile_agrees_with_scipy(p: float, df: int) -> None:
 )
 def test_bad_plans_are_refused_naming_the_value(kwargs: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        AdaptivePlan(**kwargs)  # type: ignore[arg-type]
+        replace(AutoRounds().design(), **kwargs)  # type: ignore[arg-type]
 
 
 def test_steady_rounds_stop_at_the_minimum() -> None:
-    rule = AdaptiveRule(AdaptivePlan(min_rounds=5, max_rounds=20))
+    rule = AdaptiveRule(AutoRounds(min_rounds=5, max_rounds=20).design())
     stops = [rule.add(1.0 + 0.001 * (i % 2), elapsed_s=i) for i in range(5)]
     assert stops == [False, False, False, False, True]
     assert rule.stop_reason == "target width"
@@ -77,7 +78,7 @@ def test_steady_rounds_stop_at_the_minimum() -> None:
 
 def test_noisy_rounds_run_to_the_maximum_and_only_stop_there() -> None:
     rng = random.Random(1)
-    rule = AdaptiveRule(AdaptivePlan(min_rounds=5, max_rounds=12))
+    rule = AdaptiveRule(AutoRounds(min_rounds=5, max_rounds=12).design())
     stopped_at = None
     for index in range(1, 13):
         if rule.add(rng.uniform(0.5, 1.5), elapsed_s=0.0):
@@ -88,7 +89,7 @@ def test_noisy_rounds_run_to_the_maximum_and_only_stop_there() -> None:
 
 
 def test_the_budget_stops_only_after_the_minimum() -> None:
-    rule = AdaptiveRule(AdaptivePlan(min_rounds=5, max_rounds=20, budget_s=1.0))
+    rule = AdaptiveRule(AutoRounds(min_rounds=5, max_rounds=20, budget_s=1.0).design())
     noisy = [1.0, 2.0, 1.0, 2.0, 1.0, 2.0]
     assert [rule.add(v, elapsed_s=10.0) for v in noisy[:4]] == [False] * 4
     assert rule.add(noisy[4], elapsed_s=10.0)
@@ -98,14 +99,14 @@ def test_the_budget_stops_only_after_the_minimum() -> None:
 
 def test_it_stops_only_at_looks() -> None:
     rng = random.Random(3)
-    rule = AdaptiveRule(AdaptivePlan(min_rounds=5, max_rounds=20, half_width=0.05))
+    rule = AdaptiveRule(AutoRounds(min_rounds=5, max_rounds=20, half_width=0.05).design())
     count = 0
     while True:
         count += 1
         value = rng.uniform(0.8, 1.2) if count <= 5 else 1.0
         if rule.add(value, elapsed_s=0.0):
             break
-    assert count in rule.plan.looks()
+    assert count in rule.design.looks()
 
 
 def test_half_width_is_undefined_without_spread_information() -> None:
@@ -123,7 +124,7 @@ def test_stopped_intervals_cover_the_true_median_as_promised(sigma: float, max_r
     must cover 1.0 in at least 95% of runs, up to simulation noise (3 standard errors).
     A rule that stopped on a MAD-based interval missed about 15% here."""
     rng = random.Random(7)
-    plan = AdaptivePlan(min_rounds=5, max_rounds=max_rounds, half_width=0.03)
+    plan = AutoRounds(min_rounds=5, max_rounds=max_rounds, half_width=0.03).design()
     runs, misses = 1000, 0
     for _ in range(runs):
         rule = AdaptiveRule(plan)

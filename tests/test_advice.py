@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 import pytest_concur as pc
 from pytest_concur._advice.codes import CODES
 from pytest_concur._advice.scaling import fit_law, usl
-from pytest_concur._running.spec import parse_spec
-from pytest_concur._running.sweep import auto_workers
+from pytest_concur._running.spec import auto_workers, parse_spec
 
 SERIAL = [1.00, 1.02, 0.98, 1.01, 0.99]
 HALF = [0.58, 0.60, 0.59, 0.61, 0.57]
@@ -298,7 +297,7 @@ def test_usl_fit_recovers_exact_points(sigma: float, kappa: float) -> None:
         assert fit.predict(n) == pytest.approx(usl(n, sigma, kappa), rel=0.02, abs=0.02)
 
 
-def test_two_counts_fit_amdahl_and_scaling_frame() -> None:
+def test_two_core_counts_predict_nothing_and_say_so() -> None:
     df = rounds(
         {
             ("serial", 1): {"walls": SERIAL},
@@ -307,15 +306,74 @@ def test_two_counts_fit_amdahl_and_scaling_frame() -> None:
         }
     )
     frame = pc.scaling(df).set_index("model")
-    assert frame.loc["processes", "law"] == "amdahl"
     processes = frame.loc["processes"].to_dict()
-    assert list(processes["measured_workers"]) == [2]
-    assert frame.loc["processes", "workers_2x"] == 4
-    assert frame.loc["processes", "workers_4x"] == 8
-    assert processes["low_2x"] <= processes["speedup_2x"] <= processes["high_2x"]
-    assert processes["speedup_2x"] > 1.69
-    assert frame.loc["threads", "speedup_2x"] == pytest.approx(1.0, abs=0.05)
-    assert frame.loc["threads", "stops_paying_at"] == 1
+    assert list(processes["measured_cores"]) == [2.0]
+    assert processes["law"] is None
+    assert math.isnan(processes["speedup_2x"])
+    assert math.isnan(processes["cores_4x"])
+    assert "measured on 1, 2 cores only: too few core counts" in processes["text"]
+    assert "predicts" not in processes["text"]
+
+
+def test_three_core_counts_fit_and_predict_per_core_count() -> None:
+    df = rounds(
+        {
+            ("serial", 1): {"walls": SERIAL},
+            ("processes", 2): {"walls": HALF},
+            ("processes", 4): {"walls": [w * 0.55 for w in HALF]},
+        },
+        usable_cpus=4,
+    )
+    (row,) = pc.scaling(df).to_dict("records")
+    assert list(row["measured_cores"]) == [2.0, 4.0]
+    assert row["law"] == "usl"
+    assert (row["cores_2x"], row["cores_4x"]) == (8.0, 16.0)
+    assert row["low_2x"] <= row["speedup_2x"] <= row["high_2x"]
+    assert row["speedup_2x"] > 3.0
+    assert " at 8 cores" in row["text"]
+    assert " at 16 cores" in row["text"]
+    assert not len(row["left_out"])
+
+
+def test_oversubscribed_variants_are_left_out_of_the_fit_and_shown_beside_it() -> None:
+    # on 2 usable CPUs, 8 workers are 2 cores: not a point at 8, and not a third count
+    df = rounds(
+        {
+            ("serial", 1): {"walls": SERIAL},
+            ("processes", 2): {"walls": HALF},
+            ("processes", 8): {"walls": [w * 1.05 for w in HALF]},
+        }
+    )
+    (row,) = pc.scaling(df).to_dict("records")
+    assert list(row["measured_cores"]) == [2.0]
+    assert row["law"] is None  # two core counts: nothing predicted, none at 32
+    (left,) = row["left_out"]
+    assert left.startswith("processes-8 (8 workers on 2 cores: ")
+    assert "left out (more workers than cores): processes-8" in row["text"]
+
+
+def test_a_quota_caps_the_cores() -> None:
+    df = rounds({("serial", 1): {"walls": SERIAL}, ("processes", 2): {"walls": SERIAL},
+                 ("processes", 4): {"walls": SERIAL}}, usable_cpus=4)  # fmt: skip
+    df["cpu_quota"] = 2.0
+    (row,) = pc.scaling(df).to_dict("records")
+    assert list(row["measured_cores"]) == [2.0]
+    assert [text.split(" (")[0] for text in row["left_out"]] == ["processes-4"]
+
+
+def test_scaling_says_machine_busy_instead_of_predicting() -> None:
+    df = rounds(
+        {
+            ("serial", 1): {"walls": SERIAL},
+            ("processes", 2): {"walls": HALF},
+            ("processes", 4): {"walls": [w * 0.55 for w in HALF]},
+        },
+        usable_cpus=4,
+    )
+    df["crowded"] = df["model"] == "processes"
+    (row,) = pc.scaling(df).to_dict("records")
+    assert row["law"] is None
+    assert "no prediction: machine busy" in row["text"]
 
 
 def test_usl_finds_where_more_workers_stop_paying() -> None:
@@ -324,7 +382,7 @@ def test_usl_finds_where_more_workers_stop_paying() -> None:
         ("serial", 1): {"walls": [1.0, 1.0, 1.0]},
         **{("processes", n): {"walls": [1.0 / usl(n, 0.05, 0.02)] * 3} for n in counts},
     }
-    (row,) = pc.scaling(rounds(walls)).to_dict("records")
+    (row,) = pc.scaling(rounds(walls, usable_cpus=4)).to_dict("records")
     assert row["law"] == "usl"
     assert row["sigma"] == pytest.approx(0.05, abs=0.01)
     assert row["kappa"] == pytest.approx(0.02, abs=0.005)
@@ -368,10 +426,21 @@ def test_terminal_lines_and_html_card() -> None:
     )
     lines = decision_lines(df)
     assert lines[1].startswith("  test_x.py::test_<job>: use processes-2: ")
-    assert [line for line in lines if ": scaling: " in line] == [
-        line for line in lines if "scaling: processes fitted on workers 2" in line
+    assert len(lines) == 2  # two core counts: no prediction, so no scaling line
+    four = rounds(
+        {
+            ("serial", 1): {"walls": SERIAL},
+            ("threads", 4): {"walls": SERIAL, "cores_used": 1.0},
+            ("processes", 2): {"walls": HALF},
+            ("processes", 4): {"walls": [w * 0.55 for w in HALF]},
+        },
+        usable_cpus=4,
+    )
+    fitted = decision_lines(four)
+    assert [line for line in fitted if ": scaling: " in line] == [
+        line for line in fitted if "scaling: processes fitted on 1, 2, 4 cores" in line
     ]  # the recommended model's fit only
-    assert len(lines) == 3
+    assert len(fitted) == 3
     page = decisions_html(df)
     assert "<h2>Decisions</h2>" in page
     assert "test_x.py::test_&lt;job&gt;" in page
@@ -391,3 +460,28 @@ def test_public_names_load_pandas_only_when_used() -> None:
         "assert 'pandas' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_decisions_block_shows_decisions_and_counts_the_silent() -> None:
+    from pytest_concur._advice.lines import decision_lines
+
+    decided = rounds({("serial", 1): {"walls": SERIAL}, ("processes", 2): {"walls": HALF}},
+                     experiment="test_x.py::test_decided")  # fmt: skip
+    lonely = [
+        rounds({("serial", 1): {"walls": SERIAL}}, experiment=f"test_x.py::test_alone_{n}")
+        for n in range(3)
+    ]
+    # one variant, but with a finding: the block shows its diagnosis
+    blocked = rounds({("asyncio", 4): {"walls": SERIAL, "cores_used": 0.05}},
+                     experiment="test_x.py::test_blocked", workload="io")  # fmt: skip
+    spans = pd.DataFrame(
+        {"run_id": "r1", "test_id": "test_x.py::test_blocked[asyncio-4]", "round": r,
+         "map_index": 0, "pid": 7, "thread_id": 1, "start_s": 0.1 * t, "end_s": 0.1 * t + 0.1}
+        for r in range(len(SERIAL)) for t in range(4)
+    )  # fmt: skip
+    lines = decision_lines(pd.concat([decided, *lonely, blocked], ignore_index=True), spans)
+    assert lines[0].startswith("decisions")
+    assert lines[1].startswith("  test_x.py::test_decided: use processes-2: ")
+    assert lines[2].startswith("  test_x.py::test_blocked: asyncio-4 is loop_blocked: ")
+    assert lines[3] == "  3 experiment(s) with nothing to decide: one variant and no finding"
+    assert len(lines) == 4

@@ -11,11 +11,12 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from round_rows import variants_rows
 
 import pytest_concur as pc
 from pytest_concur._claims.decision import Verdict, combine, format_value
 from pytest_concur._claims.expectations import Compare
-from pytest_concur._claims.selectors import Select, choose
+from pytest_concur._claims.selection import Select, choose
 from pytest_concur._claims.transport import Unsendable, decode, encode
 from pytest_concur._claims.verdicts import (
     ClaimSpec,
@@ -47,26 +48,13 @@ def rows_for(
     experiment: str = EXPERIMENT,
 ) -> pd.DataFrame:
     """Measured rounds: one row per value, for each (model, workers)."""
-    records: list[dict[str, Any]] = []
-    for (model, workers), values in variants.items():
-        for index, value in enumerate(values):
-            records.append(
-                {
-                    "experiment": experiment,
-                    "model": model,
-                    "workers": workers,
-                    "params_json": json.dumps(params or {}, sort_keys=True),
-                    "warmup": False,
-                    "outcome": "passed",
-                    "round": index,
-                    "python": python,
-                    "gil_enabled": gil,
-                    "free_threaded": not gil,
-                    "wall_s": value,
-                    metric: value,
-                }
-            )
-    return pd.DataFrame.from_records(records)
+    # plain values, not the schema's dtypes: some metrics here are made-up fractions of
+    # integer columns (max_rss_bytes)
+    rows = variants_rows(
+        variants, metric=metric, also=["wall_s"], experiment=experiment, python=python,
+        gil_enabled=gil, params_json=json.dumps(params or {}, sort_keys=True),
+    )  # fmt: skip
+    return pd.DataFrame.from_records(rows)
 
 
 FAST = [0.10, 0.11, 0.105, 0.102, 0.108]

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from concur_samples import scaling_rows, write, write_table
+from helpers import concur_test, experiment_source
 
 from pytest_concur._measuring.provenance import version_of
 from pytest_concur._storing.layout import final_path
@@ -79,6 +80,17 @@ def test_list_as_json(capsys: pytest.CaptureFixture[str], results: Path) -> None
     assert listed[1]["rounds"] == 40
 
 
+def test_list_takes_the_folder_as_every_command_does(
+    capsys: pytest.CaptureFixture[str], results: Path
+) -> None:
+    by_position = run(capsys, "list", str(results))
+    assert run(capsys, "list", "--results", str(results)) == by_position
+    assert run(capsys, "list", str(results), "--results", str(results)) == by_position
+    status, _, err = run(capsys, "list", str(results), "--results", str(results.parent))
+    assert status == 2
+    assert "the folder is given twice" in err
+
+
 def test_list_of_a_missing_folder_is_a_usage_error(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -137,16 +149,7 @@ def test_compare_with_a_run_without_provenance_says_so(
 
 # ---------------------------------------------------------------------------- the plugin
 
-EXPERIMENT = """
-import time
-import pyarrow as pa
-import pyarrow.parquet as pq
-import pytest
-
-@pytest.mark.concur(workload="io", models=["serial"], rounds=2, warmup=0)
-def test_nap(concur):
-    concur.map(time.sleep, [0.001])
-"""
+EXPERIMENT = experiment_source(concur_test(rounds=2))
 
 
 def test_a_name_used_twice_never_overwrites_a_run(pytester: pytest.Pytester) -> None:
@@ -166,10 +169,10 @@ def test_a_name_used_twice_never_overwrites_a_run(pytester: pytest.Pytester) -> 
 
 def test_save_and_no_save_together_are_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_exp=EXPERIMENT)
-    result = pytester.runpytest_subprocess("--concur-save", "x", "--concur-no-save")
+    result = pytester.runpytest("--concur-save", "x", "--concur-no-save")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--concur-save NAME and --concur-no-save contradict*"])
-    result = pytester.runpytest_subprocess("--concur-save", "rounds")
+    result = pytester.runpytest("--concur-save", "rounds")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--concur-save: run name 'rounds' cannot be used*"])
 
@@ -223,16 +226,7 @@ def test_the_system_checks_warning_heads_the_report(pytester: pytest.Pytester) -
         run_record.warning_line = lambda facts: "system check: turbo/boost is on: timings vary"
         """
     )
-    pytester.makepyfile(
-        test_exp="""
-        import pytest
-        from pytest_concur import workloads
-
-        @pytest.mark.concur(workload="io", models=["serial"], rounds=1, warmup=0)
-        def test_nap(concur):
-            concur.map(workloads.sleep, [0.001])
-        """
-    )
+    pytester.makepyfile(test_exp=experiment_source())
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--concur-report")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(

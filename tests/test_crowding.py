@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from round_rows import round_row
 
 import pytest_concur as pc
 from pytest_concur._claims.verdicts import ClaimSpec, evaluate_claims, verdict_rows
@@ -36,32 +37,14 @@ def rounds(
     machine: list[float | None], own: float = 1.0, usable: int = 2, **extra: object
 ) -> pd.DataFrame:
     """Measured rounds of one variant; ``machine`` is system_cores_busy per round."""
-    return pd.DataFrame(
-        {
-            "experiment": "exp.py::test_x",
-            "params": "",
-            "params_json": "{}",
-            "workload": "cpu",
-            "model": extra.get("model", "threads"),
-            "workers": extra.get("workers", 2),
-            "round": range(len(machine)),
-            "warmup": False,
-            "outcome": "passed",
-            "error": None,
-            "python": "3.11.7",
-            "gil_enabled": True,
-            "free_threaded": False,
-            "wall_s": extra.get("wall_s", 1.0),
-            "cpu_s": own,
-            "cores_used": own,
-            "utilization": own / usable,
-            "startup_s": 0.0,
-            "max_rss_bytes": 10,
-            "load_avg_1m": extra.get("load_avg_1m", 0.1),
-            "usable_cpus": usable,
-            "system_cores_busy": pd.array(machine, dtype="Float64").astype("float64"),
-        }
+    facts = {"experiment": "exp.py::test_x", "model": "threads", "workers": 2, "wall_s": 1.0,
+             "cpu_s": own, "cores_used": own, "utilization": own / usable, "startup_s": 0.0,
+             "max_rss_bytes": 10, "load_avg_1m": 0.1, "usable_cpus": usable}  # fmt: skip
+    frame = pd.DataFrame(
+        [round_row(**{**facts, **extra}, round=index) for index in range(len(machine))]
     )
+    frame["system_cores_busy"] = pd.array(machine, dtype="Float64").astype("float64")
+    return frame
 
 
 def test_other_cores_are_the_machine_minus_the_rounds_own_never_negative() -> None:

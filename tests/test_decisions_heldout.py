@@ -55,22 +55,9 @@ hd: Any = _load_decisions()
 #: that holds the GIL here
 CASES = {case.name: case for case in hd.all_cases() if case.name != "json"}
 
-#: (case, reader) -> why today's decision is wrong (issue 20)
-KNOWN_WRONG = {
-    ("blocking_loop", "api"): "pc.diagnose without the tasks table has no span form of "
-    "loop_blocked and no serial to fall back on (issue 20 item 3)",
-    ("blocking_loop", "report"): "a single-variant experiment's diagnosis is not in the "
-    "decisions block (issue 20 item 5)",
-    ("lopsided", "api"): "imbalanced needs the tasks table, which pc.diagnose does not find "
-    "by itself (issue 20 item 3)",
-    ("tiny_tasks", "api"): "transfer_bound counts pickling only, not the pipes and waits "
-    "(issue 20 item 2)",
-    ("tiny_tasks", "api+tasks"): "transfer_bound counts pickling only (issue 20 item 2)",
-    ("tiny_tasks", "report"): "transfer_bound counts pickling only (issue 20 item 2)",
-    ("large_args", "api"): "transfer_bound counts pickling only (issue 20 item 2)",
-    ("large_args", "api+tasks"): "transfer_bound counts pickling only (issue 20 item 2)",
-    ("large_args", "report"): "transfer_bound counts pickling only (issue 20 item 2)",
-}
+#: (case, reader) -> why today's decision is wrong: none since issue 20's fixes (the
+#: transfer_bound, public-API and decisions-block cases flipped from strict xfails)
+KNOWN_WRONG: dict[tuple[str, str], str] = {}
 
 
 def _params() -> Iterator[Any]:
@@ -120,11 +107,6 @@ def test_decision_beside_a_busy_core(busy: dict[str, Any], name: str, reader: st
     case = CASES[name]
     decision = busy[reader][case.experiment]
     wrong = hd.score(case, decision, busy=True)
-    if wrong and all(w.endswith(" is startup_bound") for w in wrong):
-        # the code withholds gil_bound, oversubscribed, scales and imbalanced on crowded
-        # variants but not startup_bound, which a core short can fake as well (issue 20);
-        # whether it shows depends on how slow the crowded start-up was: not strict
-        pytest.xfail(f"startup_bound not withheld on a crowded variant: {decision.text}")
     assert not wrong, f"{'; '.join(wrong)}\n{decision.text}"
 
 

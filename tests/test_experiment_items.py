@@ -28,10 +28,10 @@ def test_plain():
 
 
 COUNTING_CONFTEST = """
-import pytest_concur.plugin as plugin
+import pytest_concur._running.spec as spec
 
 calls = []
-parse_spec = plugin.parse_spec
+parse_spec = spec.parse_spec
 
 
 def counting(*args, **kwargs):
@@ -39,7 +39,7 @@ def counting(*args, **kwargs):
     return parse_spec(*args, **kwargs)
 
 
-plugin.parse_spec = counting
+spec.parse_spec = counting
 
 
 def pytest_sessionfinish(session):

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import read_results
+from helpers import (
+    SharedSession,
+    concur_test,
+    experiment_source,
+    read_results,
+    shared_session,
+)
 
 from pytest_concur.analysis import load_verdicts
 
@@ -154,34 +160,26 @@ def test_claims_under_xdist_match_a_plain_run(pytester: pytest.Pytester) -> None
     assert read_results(pytester)["run_id"].nunique() == 1
 
 
-def test_no_claims_no_section(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(
-        test_exp="""
-        import pytest
-        from pytest_concur import workloads
+@pytest.fixture(scope="module")
+def claimless_run(tmp_path_factory: pytest.TempPathFactory) -> SharedSession:
+    """A nap experiment without claims, verbose and with the report: one session that the
+    tests of its report, its verbose lines and its missing claims share."""
+    nap = concur_test(rounds=3, warmup=1, body="concur.map(time.sleep, [0.01])")
+    folder = tmp_path_factory.mktemp("claimless")
+    return shared_session(folder, {"test_exp": experiment_source(nap)},
+                          "-p", "no:cacheprovider", "-v", "--concur-report")  # fmt: skip
 
-        @pytest.mark.concur(workload="io", models=["serial"], rounds=1, warmup=0)
-        def test_nap(concur):
-            concur.map(workloads.sleep, [0.001])
-        """
-    )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--concur-report")
+
+def test_no_claims_no_section(claimless_run: SharedSession) -> None:
+    result = claimless_run.result
     result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*pytest-concur report*"])  # the report, without claims
     assert "pytest-concur claims" not in result.stdout.str()
-    assert not list(Path(pytester.path, "results").glob("verdicts/*.parquet"))
+    assert not list(Path(claimless_run.path, "results").glob("verdicts/*.parquet"))
 
 
 def test_quick_mode_caps_rounds_unless_told(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(
-        test_exp="""
-        import pytest
-        from pytest_concur import workloads
-
-        @pytest.mark.concur(workload="io", models=["serial"], rounds=8, warmup=3)
-        def test_nap(concur):
-            concur.map(workloads.sleep, [0.001])
-        """
-    )
+    pytester.makepyfile(test_exp=experiment_source(concur_test(rounds=8, warmup=3)))
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--concur-quick")
     result.assert_outcomes(passed=1)
     rows = read_results(pytester)
@@ -194,18 +192,8 @@ def test_quick_mode_caps_rounds_unless_told(pytester: pytest.Pytester) -> None:
     assert len(read_results(pytester)) == 2
 
 
-def test_verbose_runs_show_each_round(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(
-        test_exp="""
-        import pytest
-        from pytest_concur import workloads
-
-        @pytest.mark.concur(workload="io", models=["serial"], rounds=3, warmup=1)
-        def test_nap(concur):
-            concur.map(workloads.sleep, [0.01])
-        """
-    )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v")
+def test_verbose_runs_show_each_round(claimless_run: SharedSession) -> None:
+    result = claimless_run.result
     result.assert_outcomes(passed=1)
     result.stdout.re_match_lines(
         [r".*test_nap\[serial\] 0\.0\d+sw 0\.0\d+s 0\.0\d+s 0\.0\d+s PASSED"]
@@ -290,7 +278,7 @@ def test_an_expectation_naming_a_missing_variant_is_a_collection_error(
             pass
         """
     )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest("-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(
         [

@@ -13,20 +13,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from faults_helpers import finish, load_quietly, rounds_files, start_pytest
+from helpers import concur_test, experiment_source
 
 from pytest_concur._storing.files import write_rows
 
-SMALL = """
-import pytest
-
-@pytest.mark.concur(workload="cpu", models=["serial", "threads"], workers=[2], rounds=2, warmup=0)
-def test_small(concur):
-    open("ran", "w").close()
-    concur.map(abs, [1, 2])
-
-def test_plain():
-    pass
-"""
+SMALL = experiment_source(
+    concur_test(
+        "test_small", workload="cpu", models=["serial", "threads"], workers=[2], rounds=2,
+        body='open("ran", "w").close()\nconcur.map(abs, [1, 2])',
+    ),
+    imports=["pytest"],
+    after="\ndef test_plain():\n    pass\n",
+)  # fmt: skip
 
 
 def no_plugin_traceback(text: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import read_results
+from helpers import concur_test, experiment_source, read_results
 
 # loaded before pytester snapshots sys.modules: re-imported after a test, it would
 # register its pandas accessor again (a UserWarning under filterwarnings = error)
@@ -22,7 +22,9 @@ def _probe(config, moment):
     libc.prctl(37, ctypes.byref(flag), 0, 0, 0)  # PR_GET_CHILD_SUBREAPER
     heavy = sorted(name for name in ("pyarrow", "pandas", "numpy", "asyncio", "psutil",
                    "multiprocessing", "pytest_concur.models") if name in sys.modules)
-    return {"moment": moment, "heavy": heavy, "subreaper": flag.value,
+    modules = sorted(name for name, module in list(sys.modules.items())
+                     if name.startswith("pytest_concur") and not hasattr(module, "__path__"))
+    return {"moment": moment, "heavy": heavy, "subreaper": flag.value, "modules": modules,
             "sigterm_default": signal.getsignal(signal.SIGTERM) is signal.SIG_DFL,
             "markers": [line.split(":")[0] for line in config.getini("markers")]}
 
@@ -42,13 +44,12 @@ def test_one():
     assert True
 """
 
-EXPERIMENT = """
-import pytest
-
-@pytest.mark.concur(workload="io", models=["serial", "threads"], workers=[2], rounds=1, warmup=0)
-def test_nap(concur):
-    concur.map(lambda _: None, range(2))
-"""
+EXPERIMENT = experiment_source(
+    concur_test(
+        models=["serial", "threads"], workers=[2], body="concur.map(lambda _: None, range(2))"
+    ),
+    imports=["pytest"],
+)
 
 
 def _probes(pytester: pytest.Pytester) -> dict[str, dict[str, object]]:
@@ -56,13 +57,27 @@ def _probes(pytester: pytest.Pytester) -> dict[str, dict[str, object]]:
     return {probe["moment"]: probe for probe in map(json.loads, lines)}
 
 
-def test_a_plain_run_imports_and_changes_nothing(pytester: pytest.Pytester) -> None:
+def test_a_plain_run_imports_and_changes_nothing(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytester.makeconftest(CONFTEST_PROBE)
     pytester.makepyfile(test_plain=PLAIN)
+    # what pytest itself imports on this Python, without the plugin (and so without its
+    # options): since 3.14 its pdb support imports asyncio
+    with monkeypatch.context() as without_options:
+        without_options.delenv("PYTEST_ADDOPTS", raising=False)
+        baseline = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:concur")
+        baseline.assert_outcomes(passed=1)
+    pytests_own = _probes(pytester)["during"]["heavy"]
+    assert isinstance(pytests_own, list)
+    (pytester.path / "probe.jsonl").unlink()
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--strict-markers")
     result.assert_outcomes(passed=1)
     during = _probes(pytester)["during"]
-    assert during["heavy"] == []
+    assert isinstance(during["heavy"], list)
+    assert [name for name in during["heavy"] if name not in pytests_own] == []
+    # the entry point and the option declarations, nothing else (packages aside)
+    assert during["modules"] == ["pytest_concur._running.configuration", "pytest_concur.plugin"]
     assert during["subreaper"] == 0
     assert during["sigterm_default"] is True
     markers = during["markers"]

@@ -16,10 +16,11 @@ from typing import Any
 import pandas as pd
 import pytest
 from concur_samples import rows
+from helpers import NAP_SOURCE, concur_test, experiment_source
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_concur._reporting.html import report_html
+from pytest_concur._reporting.html_page import report_html
 from pytest_concur._reporting.html_timelines import MAX_TASKS
 from pytest_concur._reporting.svg import nice_ticks
 from pytest_concur._reporting.svg_timelines import Span, pack
@@ -252,21 +253,12 @@ def test_pack_places_every_span_and_overlaps_only_past_the_limit(
 
 
 def test_concur_html_writes_the_page_of_the_session(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(
-        test_exp="""
-        import time
-        import pytest
-
-        def nap(seconds):
-            time.sleep(seconds)
-
-        @pytest.mark.concur(workload="io", models=["serial", "threads"], workers=[2],
-                            rounds=2, warmup=0)
-        @pytest.mark.parametrize("tag", ["<i>&"])
-        def test_nap(concur, tag):
-            concur.map(nap, [0.005] * 4)
-        """
-    )
+    nap = concur_test(
+        models=["serial", "threads"], workers=[2], rounds=2, fixtures="concur, tag",
+        decorators=['@pytest.mark.parametrize("tag", ["<i>&"])'],
+        body="concur.map(nap, [0.005] * 4)",
+    )  # fmt: skip
+    pytester.makepyfile(test_exp=experiment_source(nap, before=NAP_SOURCE))
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--concur-html", "out/r.html")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from round_rows import round_row
 
 import pytest_concur as pc
 from pytest_concur._claims.interim import (
@@ -19,10 +20,10 @@ from pytest_concur._claims.interim import (
     LEFT_TO_LATER,
     InterimClaims,
 )
-from pytest_concur._claims.selectors import Candidate
+from pytest_concur._claims.selection import Candidate
 from pytest_concur._claims.spent import with_spent_alpha
 from pytest_concur._claims.verdicts import ClaimSpec, evaluate_claims
-from pytest_concur._running.adaptive import AdaptivePlan
+from pytest_concur._running.configuration import AutoRounds
 from pytest_concur._stats.spending import (
     INTERIM_SHARE,
     bound_spending,
@@ -31,7 +32,7 @@ from pytest_concur._stats.spending import (
     unanimous_sign_p,
 )
 
-PLAN = AdaptivePlan()  # 5..10 rounds: looks at 5, 8, 10
+PLAN = AutoRounds().design()  # 5..10 rounds: looks at 5, 8, 10
 LOOKS = PLAN.looks()
 SERIAL = Candidate("serial", 1)
 THREADS = Candidate("threads", 4)
@@ -39,20 +40,10 @@ ORDER = [SERIAL, THREADS]
 
 
 def row(variant: Candidate, wall_s: float, **extra: Any) -> dict[str, Any]:
-    return {
-        "experiment": "test_exp",
-        "model": variant.model,
-        "workers": variant.workers,
-        "params": "",
-        "params_json": variant.params_json,
-        "warmup": False,
-        "outcome": "passed",
-        "wall_s": wall_s,
-        "cores_used": extra.pop("cores_used", 1.0),
-        "crowded": extra.pop("crowded", False),
-        "python": "3.x",
-        **extra,
-    }
+    facts = {"experiment": "test_exp", "params_json": variant.params_json, "crowded": False,
+             "python": "3.x"}  # fmt: skip
+    return round_row(model=variant.model, workers=variant.workers, wall_s=wall_s,
+                     **{**facts, **extra})  # fmt: skip
 
 
 def rows_of(variant: Candidate, values: Sequence[float], **extra: Any) -> list[dict[str, Any]]:
@@ -109,7 +100,7 @@ def test_a_look_that_would_spend_too_much_is_not_used() -> None:
 def test_interim_looks_never_spend_more_than_their_share(
     low: int, extra: int, alpha: float
 ) -> None:
-    looks = AdaptivePlan(min_rounds=low, max_rounds=low + extra).looks()
+    looks = AutoRounds(min_rounds=low, max_rounds=low + extra).design().looks()
     for spending in (comparison_spending(looks, low, alpha), bound_spending(looks, alpha)):
         assert 0 <= spending.spent <= INTERIM_SHARE * alpha + 1e-12
         assert spending.final_alpha >= (1 - INTERIM_SHARE) * alpha - 1e-12

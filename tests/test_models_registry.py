@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from helpers import concur_test, experiment_source
 
 #: the example of docs/models.md, nearly word for word
 THIRD_PARTY_MODEL = """
@@ -35,17 +36,14 @@ class ThreadMapModel:
         return _Pool(workers)
 """
 
-EXPERIMENT = """
-import pytest
-
-def double(item):
-    return item * 2
-
-@pytest.mark.concur(workload="cpu", models=["serial", "thread-map"], workers=[2], rounds=1,
-                    warmup=0)
-def test_double(concur):
-    assert concur.map(double, [1, 2, 3]) == [2, 4, 6]
-"""
+EXPERIMENT = experiment_source(
+    concur_test(
+        "test_double", workload="cpu", models=["serial", "thread-map"], workers=[2],
+        body="assert concur.map(double, [1, 2, 3]) == [2, 4, 6]",
+    ),
+    imports=["pytest"],
+    before="\ndef double(item):\n    return item * 2\n",
+)  # fmt: skip
 
 
 def rounds_and_tasks(pytester: pytest.Pytester) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -12,22 +12,19 @@ import pytest
 # imported before any pytester test: pytester forgets the modules a test imports, and
 # numpy's extensions (which summarize reaches through scipy) load once per process
 import scipy.stats  # noqa: F401
+from helpers import Code, concur_test, experiment_source
 
 from pytest_concur._reporting.rows import SUMMARY_HEADER
 from pytest_concur.analysis import load, summarize
 
-EXPERIMENT = """
-import pytest
-import pytest_concur as pc
-from pytest_concur import workloads
-
-@pytest.mark.concur(
-    workload="io", models=["serial", "threads"], workers=[2, 4], rounds=4, warmup=0,
-    claim="Threads overlap waiting", expect=[pc.speeds_up("threads-4", at_least=1.5)],
-)
-def test_naps(concur):
-    concur.map(workloads.sleep, [0.01] * 8)
-"""
+EXPERIMENT = experiment_source(
+    concur_test(
+        "test_naps", models=["serial", "threads"], workers=[2, 4], rounds=4,
+        claim="Threads overlap waiting", expect=Code('[pc.speeds_up("threads-4", at_least=1.5)]'),
+        body="concur.map(time.sleep, [0.01] * 8)",
+    ),
+    imports=["time", "pytest", "import pytest_concur as pc"],
+)  # fmt: skip
 
 
 def test_no_save_html_page_shows_verdicts_and_timelines(pytester: pytest.Pytester) -> None:

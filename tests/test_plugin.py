@@ -8,7 +8,7 @@ from typing import get_args, get_type_hints
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from helpers import BUSY_SOURCE, read_results
+from helpers import BUSY_SOURCE, SharedSession, read_results, shared_session
 
 from pytest_concur._running.row import RoundRow
 from pytest_concur._storing.schema import ROUNDS_SCHEMA
@@ -44,7 +44,7 @@ def test_nap(concur):
 
 def test_marker_expands_into_readable_ids(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_exp=EXPERIMENT)
-    result = pytester.runpytest_subprocess("--collect-only", "-q")
+    result = pytester.runpytest("--collect-only", "-q")
     result.stdout.fnmatch_lines(
         [
             "test_exp.py::test_busy[serial-3]",
@@ -65,15 +65,20 @@ def _nullable(annotation: object) -> bool:
     return type(None) in get_args(annotation)
 
 
-def test_rows_columns_and_types(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_exp=EXPERIMENT)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=9)
-    rows = read_results(pytester)
+@pytest.fixture(scope="module")
+def experiment_run(tmp_path_factory: pytest.TempPathFactory) -> SharedSession:
+    """One session of EXPERIMENT that the tests of its rows share."""
+    folder = tmp_path_factory.mktemp("experiment_run")
+    return shared_session(folder, {"test_exp": EXPERIMENT}, "-p", "no:cacheprovider")
+
+
+def test_rows_columns_and_types(experiment_run: SharedSession) -> None:
+    experiment_run.result.assert_outcomes(passed=9)
+    rows = read_results(experiment_run)
     # 7 busy variants x (1 warm-up + 2 rounds) + 2 nap variants x 2 rounds
     assert len(rows) == 7 * 3 + 2 * 2
     # the file as written, not load()'s frame (which fills any missing column with nulls)
-    results = Path(pytester.path, "results")
+    results = Path(experiment_run.path, "results")
     [path] = list(results.glob("rounds/*.parquet"))  # the rounds table has its folder
     stored = pq.read_table(path)
     assert stored.schema.equals(ROUNDS_SCHEMA, check_metadata=False)
@@ -106,10 +111,9 @@ def test_rows_columns_and_types(pytester: pytest.Pytester) -> None:
     assert (rows[rows["model"] == "serial"]["startup_s"] < 0.01).all()
 
 
-def test_cpu_accounting_robust_bounds(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_exp=EXPERIMENT)
-    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=9)
-    rows = read_results(pytester)
+def test_cpu_accounting_robust_bounds(experiment_run: SharedSession) -> None:
+    experiment_run.result.assert_outcomes(passed=9)
+    rows = read_results(experiment_run)
     rows = rows[~rows["warmup"]]
     busy = rows[rows["experiment"] == "test_exp.py::test_busy"]
     # three tasks of 0.05 s CPU each: about 0.15 s of CPU whatever the model
@@ -117,7 +121,10 @@ def test_cpu_accounting_robust_bounds(pytester: pytest.Pytester) -> None:
         assert group["cpu_s"].min() > 0.12, (model, workers)
         assert group["cpu_s"].max() < 0.6, (model, workers)
     serial = busy[busy["model"] == "serial"]
-    assert serial["cores_used"].between(0.6, 1.2).all()
+    # a busy process keeps about one core busy, where other processes left it one (the
+    # sampler marks the rounds where they did not: crowded)
+    quiet = serial[~serial["crowded"].fillna(False).astype(bool)]
+    assert quiet["cores_used"].between(0.6, 1.2).all(), serial[["cores_used", "crowded"]]
     # sleeping uses almost no CPU
     naps = rows[rows["experiment"] == "test_exp.py::test_nap"]
     assert (naps["cores_used"] < 0.25).all()
@@ -194,7 +201,7 @@ def test_cpu_of_descendants_that_obvious_methods_miss(pytester: pytest.Pytester)
 
 def test_selection_options_deselect(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_exp=EXPERIMENT)
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest(
         "--collect-only", "-q", "--concur-models", "serial,threads", "--concur-workers", "2"
     )
     result.stdout.fnmatch_lines(
@@ -205,9 +212,9 @@ def test_selection_options_deselect(pytester: pytest.Pytester) -> None:
             "3/9 tests collected (6 deselected)*",
         ]
     )
-    result = pytester.runpytest_subprocess("--collect-only", "-q", "--concur-workload", "io")
+    result = pytester.runpytest("--collect-only", "-q", "--concur-workload", "io")
     result.stdout.fnmatch_lines(["*2/9 tests collected (7 deselected)*"])
-    result = pytester.runpytest_subprocess("--collect-only", "-q", "-m", "cpu", "-k", "processes")
+    result = pytester.runpytest("--collect-only", "-q", "-m", "cpu", "-k", "processes")
     result.stdout.fnmatch_lines(["*2/9 tests collected (7 deselected)*"])
 
 
@@ -312,7 +319,7 @@ def test_bad_marker_is_a_clear_collection_error(
             pass
         """
     )
-    result = pytester.runpytest_subprocess()
+    result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(
         ["*ERROR collecting test_bad.py*", "test_bad.py::test_thing: " + message]
@@ -328,7 +335,7 @@ def test_fixture_without_marker_is_an_error(pytester: pytest.Pytester) -> None:
             pass
         """
     )
-    result = pytester.runpytest_subprocess()
+    result = pytester.runpytest()
     result.stdout.fnmatch_lines(["*the `concur` fixture needs the experiment marker*"])
     assert result.ret == pytest.ExitCode.INTERRUPTED
 
@@ -339,6 +346,6 @@ def test_bad_options_are_usage_errors(pytester: pytest.Pytester) -> None:
         (["--concur-workers", "2,x"], "*worker counts must be positive integers, got 'x'*"),
         (["--concur-models", "fibers"], "*--concur-models: unknown value 'fibers'*"),
     ]:
-        result = pytester.runpytest_subprocess(*args)
+        result = pytester.runpytest(*args)
         assert result.ret == pytest.ExitCode.USAGE_ERROR, args
         result.stderr.fnmatch_lines([message])

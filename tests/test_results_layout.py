@@ -4,14 +4,13 @@ the flat layout of older versions still loads; part files stay out of the table 
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
+from helpers import concur_test, experiment_source, shared_session
 
 import pytest_concur
 from pytest_concur._storing.catalog import find_runs, stored_runs
@@ -24,14 +23,13 @@ from pytest_concur.analysis import load_companion
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "results" / "example"
 
-EXPERIMENT = """
-import time
-import pytest
-
-@pytest.mark.concur(workload="io", models=["serial", "threads"], workers=[2], rounds=3, warmup=1)
-def test_nap(concur):
-    concur.map(time.sleep, [0.06] * 4)  # 120 ms: longer than the 0.1 s sampling interval
-"""
+EXPERIMENT = experiment_source(
+    concur_test(
+        models=["serial", "threads"], workers=[2], rounds=3, warmup=1,
+        # 120 ms: longer than the 0.1 s sampling interval
+        body="concur.map(time.sleep, [0.06] * 4)",
+    )
+)  # fmt: skip
 #: 2 variants x (3 measured + 1 warm-up) rounds; each round spans a per-core sample, so the
 #: session has a cores table too (a 10 ms round, shorter than the interval, often has none)
 ROUNDS = 8
@@ -41,12 +39,11 @@ ROUNDS = 8
 def session_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A real session's results folder, with a session's parts left beside the tables."""
     project = tmp_path_factory.mktemp("project")
-    (project / "test_exp.py").write_text(EXPERIMENT)
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--concur-save", "first"],
-        cwd=project, capture_output=True, text=True, check=False, timeout=300,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
+    # as a pytester session: crowded rounds are not measured again (tests/conftest.py),
+    # so the session has exactly ROUNDS rows however busy the machine is
+    ran = shared_session(project, {"test_exp": EXPERIMENT}, "-p", "no:cacheprovider",
+                         "--concur-save", "first")  # fmt: skip
+    assert ran.result.ret == 0, ran.result.outlines + ran.result.errlines
     results = project / "results"
     # a running session's spilled rows: never in a table folder
     live = Spill(results, "29990101T000000-11111111", flush_rows=1)

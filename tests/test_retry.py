@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from round_rows import round_row
 
 from pytest_concur._rounds.counting import (
     MIN_QUIET_ROUNDS,
@@ -14,7 +15,7 @@ from pytest_concur._rounds.counting import (
     quiet_rounds,
     round_crowded,
 )
-from pytest_concur._running.adaptive import AdaptivePlan
+from pytest_concur._running.configuration import AutoRounds
 from pytest_concur._running.retry import CrowdedRetry
 from pytest_concur._running.schedule import RoundSchedule
 
@@ -94,8 +95,8 @@ def test_without_a_sampler_there_is_nothing_to_wait_for() -> None:
 
 def row(index: int, *, crowded: bool | None = False, wall_s: float = 1.0,
         warmup: bool = False, outcome: str = "passed") -> dict[str, Any]:  # fmt: skip
-    return {"round": index, "warmup": warmup, "outcome": outcome, "crowded": crowded,
-            "wall_s": wall_s, "cores_used": 1.0, "usable_cpus": 2}  # fmt: skip
+    return round_row(round=index, warmup=warmup, outcome=outcome, crowded=crowded,
+                     wall_s=wall_s, cores_used=1.0, usable_cpus=2)  # fmt: skip
 
 
 def drive(
@@ -132,7 +133,7 @@ def test_a_fixed_schedule_without_retry_runs_the_plan() -> None:
 
 
 def test_an_adaptive_schedule_stops_when_the_rule_says_and_says_why() -> None:
-    schedule = RoundSchedule(1, 99, adaptive=AdaptivePlan(min_rounds=5, max_rounds=10))
+    schedule = RoundSchedule(1, 99, adaptive=AutoRounds(min_rounds=5, max_rounds=10).design())
     rows = drive(schedule, iter([False] * 20))
     assert len(rows) == 6  # one warm-up and the minimum: every round took 1.0 s
     assert rows[-1]["stop_reason"] == "target width"
@@ -149,13 +150,12 @@ def test_a_failed_round_is_not_counted() -> None:
 
 
 def frame(crowded_flags: list[bool], model: str = "threads") -> pd.DataFrame:
-    n = len(crowded_flags)
-    return pd.DataFrame({
-        "experiment": "e", "params": None, "model": model, "workers": 2,
-        "round": range(n), "warmup": False, "outcome": "passed", "wall_s": 1.0,
-        "cores_used": 1.0, "usable_cpus": 2,
-        "system_cores_busy": [2.0 if flag else 1.0 for flag in crowded_flags],
-    })  # fmt: skip
+    return pd.DataFrame([
+        round_row(experiment="e", params=None, model=model, workers=2, round=index,
+                  wall_s=1.0, cores_used=1.0, usable_cpus=2,
+                  system_cores_busy=2.0 if flag else 1.0)
+        for index, flag in enumerate(crowded_flags)
+    ])  # fmt: skip
 
 
 def test_statistics_leave_crowded_rounds_out_when_enough_quiet_ones_remain() -> None:

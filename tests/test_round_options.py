@@ -44,17 +44,6 @@ def test_bad_values_are_usage_errors(
     result.stderr.fnmatch_lines([f"ERROR: *{message}*"])
 
 
-def test_bad_ini_values_are_usage_errors_naming_the_key(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_exp=EXPERIMENT)
-    pytester.makeini("[pytest]\nconcur_rounds = auto\nconcur_item_budget = 0\n")
-    result = pytester.runpytest("-p", "no:cacheprovider")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: *time budget must be above 0*"])
-    result = pytester.runpytest("-p", "no:cacheprovider", "--concur-rounds=many")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*expected a number of rounds or 'auto', got 'many'*"])
-
-
 def test_auto_rounds_stop_between_the_minimum_and_the_maximum(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_exp=EXPERIMENT)
     result = pytester.runpytest_subprocess(
@@ -145,17 +134,6 @@ def test_the_marker_asks_for_auto_and_a_command_line_count_wins(
     measured = read_rounds(pytester.path / "results").query("~warmup")
     assert len(measured) == 3
     assert measured["stop_reason"].isna().all()
-
-
-def test_ini_auto_gives_way_to_a_count(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_exp=EXPERIMENT)
-    pytester.makeini("[pytest]\nconcur_rounds = auto\nconcur_max_rounds = 6\n")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--concur-rounds=2")
-    result.assert_outcomes(passed=1)
-    rows = read_rounds(pytester.path / "results")
-    measured = rows[~rows["warmup"] & rows["repeat_of"].isna()]
-    assert len(measured[measured["crowded"] != True]) >= 2  # noqa: E712 - nullable
-    assert rows["stop_reason"].isna().all()
 
 
 def test_fixed_rounds_with_the_sampler_off_never_repeat(pytester: pytest.Pytester) -> None:

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pytest_concur._rounds.conventions import median
 from pytest_concur._rounds.counting import (
     MIN_QUIET_ROUNDS,
     crowded,
@@ -23,7 +24,6 @@ from pytest_concur._rounds.counting import (
     round_crowded,
     usable_cores,
 )
-from pytest_concur._rounds.numbers import median
 from pytest_concur._rounds.variant import keyed, variant_key, variant_label
 
 MODELS = ("serial", "threads", "processes", "asyncio")

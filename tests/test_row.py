@@ -17,7 +17,7 @@ from pytest_concur._measuring.transfer import round_transfer
 from pytest_concur._measuring.usage import Usage
 from pytest_concur._measuring.watch import WatchReadings
 from pytest_concur._running.fixture import RoundCosts
-from pytest_concur._running.rounds import RoundPlan, run_rounds
+from pytest_concur._running.rounds import run_rounds
 from pytest_concur._running.row import (
     IsoTime,
     ItemFacts,
@@ -27,6 +27,7 @@ from pytest_concur._running.row import (
     round_row,
     start_method_of,
 )
+from pytest_concur._running.schedule import RoundPlan
 from pytest_concur._storing.files import UnknownColumnError, rows_to_table
 from pytest_concur._storing.schema import ROUNDS_SCHEMA
 

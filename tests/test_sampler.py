@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from pytest_concur._measuring.sampler import CoreSampler, CoreSamples, CoreSampling, read_cpu_ticks
 from pytest_concur._storing.schema import CORES_SCHEMA
-from pytest_concur._warnings import MeasurementWarning
+from pytest_concur._warning_types import MeasurementWarning
 
 PROC_STAT = """cpu  100 0 50 800 10 0 5 0 0 0
 cpu1 60 0 30 400 5 0 3 0 0 0

@@ -22,14 +22,14 @@ from faults_helpers import fake_row
 
 import pytest_concur._storing.files as storage
 from pytest_concur._measuring.environment import current_environment
+from pytest_concur._running.configuration import Settings
 from pytest_concur._running.interrupt import Terminated, terminate_like_interrupt
 from pytest_concur._running.session import ConcurSession
-from pytest_concur._running.settings import Settings
 from pytest_concur._storing.files import write_rows
 from pytest_concur._storing.journal import Journal, JournalFolder
 from pytest_concur._storing.layout import OWNER_LOCK, final_path, parts_folder
 from pytest_concur._storing.layout import part_files as stored_parts
-from pytest_concur._storing.ownership import owner_alive
+from pytest_concur._storing.locking import owner_alive
 from pytest_concur._storing.reading import read_file
 from pytest_concur._storing.recovery import recover
 from pytest_concur._storing.spill import Spill, check_writable, unwritable_reason

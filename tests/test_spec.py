@@ -9,9 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pytest_concur._running.configuration import START_METHODS, WORKLOADS
 from pytest_concur._running.spec import (
-    START_METHODS,
-    WORKLOADS,
     ExperimentSpec,
     SpecError,
     parse_spec,

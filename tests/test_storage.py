@@ -8,7 +8,7 @@ import json
 import os
 import warnings
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from round_rows import round_row
 
 import pytest_concur
 from pytest_concur._running.rounds import describe_params
@@ -41,26 +42,9 @@ HOSTILE = [
 
 def row(test_id: str = "t.py::test_a[serial]", **changes: Any) -> dict[str, Any]:
     """One plain-valued rounds row, as the plugin makes them."""
-    base: dict[str, Any] = {
-        "run_id": "20260101T000000-abcd0123",
-        "started_at": datetime(2026, 1, 1, tzinfo=UTC).isoformat(),
-        "test_id": test_id,
-        "experiment": test_id.split("[", 1)[0],
-        "params": "",
-        "params_json": "{}",
-        "workload": "cpu",
-        "model": "serial",
-        "workers": 1,
-        "round": 0,
-        "warmup": False,
-        "wall_s": 0.5,
-        "cpu_s": 0.5,
-        "outcome": "passed",
-        "error": None,
-        "session_complete": True,
-    }
-    base.update(changes)
-    return base
+    facts = {"run_id": "20260101T000000-abcd0123", "test_id": test_id,
+             "experiment": test_id.split("[", 1)[0], "wall_s": 0.5, "cpu_s": 0.5}  # fmt: skip
+    return round_row(**{**facts, **changes})
 
 
 def with_files(examples: int) -> settings:

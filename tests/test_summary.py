@@ -8,38 +8,17 @@ from typing import Any
 import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
+from round_rows import variants_rows
 
 from pytest_concur._reporting.terminal import report_lines
 from pytest_concur._stats.summary import summarize_rounds, warnings_for
 
 
 def _rows(variants: dict[tuple[str, int], list[float]], **extra: Any) -> pd.DataFrame:
-    records = []
-    for (model, workers), walls in variants.items():
-        for index, wall in enumerate(walls):
-            records.append(
-                {
-                    "experiment": "exp.py::test_x",
-                    "params": "",
-                    "workload": "cpu",
-                    "model": model,
-                    "workers": workers,
-                    "round": index,
-                    "warmup": False,
-                    "wall_s": wall,
-                    "cpu_s": wall,
-                    "cores_used": 1.0,
-                    "utilization": 0.5,
-                    "startup_s": 0.0,
-                    "max_rss_bytes": 10,
-                    "load_avg_1m": 0.1,
-                    "usable_cpus": 2,
-                    "outcome": "passed",
-                    "error": None,
-                    **extra,
-                }
-            )
-    return pd.DataFrame.from_records(records)
+    facts = {"experiment": "exp.py::test_x", "utilization": 0.5, "startup_s": 0.0,
+             "max_rss_bytes": 10, "load_avg_1m": 0.1, "usable_cpus": 2}  # fmt: skip
+    # plain values (tests below set cells to values a categorical column would refuse)
+    return pd.DataFrame(variants_rows(variants, also=["cpu_s"], **{**facts, **extra}))
 
 
 def test_speedup_and_efficiency_against_serial() -> None:

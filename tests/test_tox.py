@@ -15,10 +15,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[1]
-MATRIX = ["py311", "py312", "py313", "py313t", "py314", "py314t"]
+MATRIX = ["py311", "py312", "py313", "py313t", "py314", "py314t", "py315", "py315t"]
+#: the 3.14/3.15 builds of this machine install binary wheels only, like free-threaded ones
+BINARY_ONLY = {"py313t", "py314", "py314t", "py315", "py315t"}
 
 
-@pytest.mark.parametrize("script", ["tox-matrix.sh", "install-free-threaded.sh"])
+@pytest.mark.parametrize(
+    "script", ["tox-matrix.sh", "install-pythons.sh", "install-free-threaded.sh"]
+)
 def test_ci_scripts_are_valid_bash(script: str) -> None:
     path = ROOT / ".ci" / script
     assert os.access(path, os.X_OK), f"{path} is not executable"
@@ -43,4 +47,4 @@ def test_free_threaded_environments_install_binary_wheels_only() -> None:
     for name, body in seen.items():
         # a wheel of the project: nothing is built from source in the environment
         assert "package = wheel" in body, name
-        assert ("PIP_ONLY_BINARY=:all:" in body) == name.endswith("t"), name
+        assert ("PIP_ONLY_BINARY=:all:" in body) == (name in BINARY_ONLY), name

@@ -12,7 +12,16 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-from helpers import overlaps, read_results, windows
+from helpers import (
+    NAP_SOURCE,
+    SharedSession,
+    concur_test,
+    experiment_source,
+    overlaps,
+    read_results,
+    shared_session,
+    windows,
+)
 
 from pytest_concur._running.xdist import (
     LOCK_KEY,
@@ -26,29 +35,23 @@ from pytest_concur._running.xdist import (
     session_identity,
 )
 
-EXPERIMENT = """
-import time
-import pytest
-
-def nap(seconds):
-    time.sleep(seconds)
-    return seconds
-
-@pytest.mark.concur(workload="io", models=["serial", "threads"], workers=[2], rounds=2, warmup=1)
-@pytest.mark.parametrize("size", [2, 3])
-def test_nap(concur, size):
-    concur.map(nap, [0.01] * size)
-
-@pytest.mark.concur(workload="cpu", models=["serial", "processes"], workers=[2], rounds=2,
-                    warmup=1)
-def test_sum(concur):
-    concur.map(sum, [range(1000)] * 4)
-"""
+EXPERIMENT = experiment_source(
+    concur_test(
+        models=["serial", "threads"], workers=[2], rounds=2, warmup=1, fixtures="concur, size",
+        decorators=['@pytest.mark.parametrize("size", [2, 3])'],
+        body="concur.map(nap, [0.01] * size)",
+    ),
+    concur_test(
+        "test_sum", workload="cpu", models=["serial", "processes"], workers=[2], rounds=2,
+        warmup=1, body="concur.map(sum, [range(1000)] * 4)",
+    ),
+    before=NAP_SOURCE,
+)  # fmt: skip
 ITEMS = 6  # test_nap: 2 models x 2 sizes; test_sum: 2 models
 ROUNDS_PER_ITEM = 3  # 1 warm-up + 2 measured
 
 
-def rounds_files(pytester: pytest.Pytester) -> list[Path]:
+def rounds_files(pytester: pytest.Pytester | SharedSession) -> list[Path]:
     """Files of the rounds table (each table has its folder)."""
     return list(Path(pytester.path, "results", "rounds").glob("*.parquet"))
 
@@ -62,17 +65,26 @@ def test_the_session_has_a_lock_folder():
 """
 
 
-def test_every_row_reaches_the_controller_once(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    temp = pytester.mkdir("tmp")
-    monkeypatch.setenv("TMPDIR", str(temp))  # where the controller makes its lock folder
-    pytester.makepyfile(test_exp=EXPERIMENT, test_plain=LOCK_FOLDER_SEEN)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--concur-report")
+@pytest.fixture(scope="module")
+def spread_run(tmp_path_factory: pytest.TempPathFactory) -> SharedSession:
+    """EXPERIMENT over two xdist workers, once for the tests of this module."""
+    folder = tmp_path_factory.mktemp("spread")
+    temp = folder / "tmp"
+    temp.mkdir()
+    return shared_session(
+        folder, {"test_exp": EXPERIMENT, "test_plain": LOCK_FOLDER_SEEN},
+        "-p", "no:cacheprovider", "-n", "2", "--concur-report",
+        env={"TMPDIR": str(temp)},  # where the controller makes its lock folder
+    )  # fmt: skip
+
+
+def test_every_row_reaches_the_controller_once(spread_run: SharedSession) -> None:
+    temp = spread_run.path / "tmp"
+    result = spread_run.result
     result.assert_outcomes(passed=ITEMS + 1)
     result.stdout.fnmatch_lines(["*pytest-concur report*", "test_exp.py::test_nap*"])
-    assert len(rounds_files(pytester)) == 1
-    rows = read_results(pytester)
+    assert len(rounds_files(spread_run)) == 1
+    rows = read_results(spread_run)
     assert len(rows) == ITEMS * ROUNDS_PER_ITEM
     keys = rows[["test_id", "round"]].astype(str)
     assert not keys.duplicated().any()
@@ -89,14 +101,14 @@ def test_every_row_reaches_the_controller_once(
     assert not [path for path in temp.iterdir() if path.name.startswith("pytest-concur-")]
 
 
-def test_same_rows_as_without_xdist(pytester: pytest.Pytester) -> None:
+def test_same_rows_as_without_xdist(
+    pytester: pytest.Pytester, spread_run: SharedSession
+) -> None:
     pytester.makepyfile(test_exp=EXPERIMENT)
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=ITEMS)
     plain = read_results(pytester)
-    for path in rounds_files(pytester):
-        path.unlink()
-    pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2").assert_outcomes(passed=ITEMS)
-    spread = read_results(pytester)
+    spread_run.result.assert_outcomes(passed=ITEMS + 1)  # and the plain test_plain
+    spread = read_results(spread_run)
     key = ["test_id", "round", "warmup", "model", "workers", "params"]
 
     def keys(frame: pd.DataFrame) -> list[tuple[str, ...]]:
@@ -110,23 +122,17 @@ def test_same_rows_as_without_xdist(pytester: pytest.Pytester) -> None:
     assert plain["xdist_worker"].isna().all()
 
 
-FILE_A = """
-import time
-import pytest
-
-def nap(seconds):
-    time.sleep(seconds)
-
-@pytest.mark.concur(workload="io", models=["serial", "threads"], workers=[2], rounds=3,
-                    warmup=0)
-def test_{name}(concur):
-    concur.map(nap, [0.03, 0.03])
-"""
+def file_a(name: str) -> str:
+    return experiment_source(
+        concur_test(f"test_{name}", models=["serial", "threads"], workers=[2], rounds=3,
+                    body="concur.map(nap, [0.03, 0.03])"),
+        before=NAP_SOURCE,
+    )  # fmt: skip
 
 
 def test_exclusive_rounds_never_overlap(pytester: pytest.Pytester) -> None:
     # one file per worker (--dist loadfile), so both workers measure all along
-    pytester.makepyfile(test_a=FILE_A.format(name="a"), test_b=FILE_A.format(name="b"))
+    pytester.makepyfile(test_a=file_a("a"), test_b=file_a("b"))
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "-n", "2", "--dist", "loadfile"
     )
@@ -328,7 +334,7 @@ def test_worker_on_another_interpreter_keeps_its_own_environment(
 ) -> None:
     other = os.environ["CONCUR_OTHER_PYTHON"]
     versions = {"gw0": _version_of(other), "gw1": _version_of(sys.executable)}
-    pytester.makepyfile(test_a=FILE_A.format(name="a"), test_b=FILE_A.format(name="b"))
+    pytester.makepyfile(test_a=file_a("a"), test_b=file_a("b"))
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "--dist", "loadfile",
         "--tx", f"popen//python={other}", "--tx", f"popen//python={sys.executable}",

@@ -19,13 +19,17 @@ CODES: Final[Mapping[str, str]] = {
 
 #: Codes a crowded machine can fake: a busy variant (too few quiet rounds, the claims'
 #: rule) says ``crowded`` instead. Short of CPUs, threads look held by a GIL, more
-#: workers look no faster, speedups look poor and workers look idle while one works.
-FAKED_BY_CROWDING: Final = frozenset({"gil_bound", "oversubscribed", "scales", "imbalanced"})
+#: workers look no faster, speedups look poor, workers look idle while one works, and
+#: starting a pool's processes (each an interpreter start-up, CPU work) takes longer.
+FAKED_BY_CROWDING: Final = frozenset(
+    {"gil_bound", "startup_bound", "oversubscribed", "scales", "imbalanced"}
+)
 
 #: Models whose workers are threads of the measuring process (the GIL serialises them).
 THREAD_MODELS: Final = frozenset({"threads"})
-#: Models that pickle arguments and results across processes (transfer is measured there).
-PROCESS_MODELS: Final = frozenset({"processes", "asyncio-processes"})
+#: Models that pickle arguments and results across processes or interpreters (transfer is
+#: measured there).
+PROCESS_MODELS: Final = frozenset({"processes", "asyncio-processes", "subinterpreters"})
 #: Models whose tasks are coroutines on an event loop.
 LOOP_MODELS: Final = frozenset({"asyncio", "asyncio-processes"})
 
@@ -44,8 +48,8 @@ FREE_FLOOR: Final = 0.25
 #: startup_bound: median start-up seconds at least this share of the median round.
 STARTUP_SHARE: Final = 0.25
 
-#: transfer_bound: median serialisation seconds at least this share of the round's CPU
-#: seconds (serialisation is CPU work in the parent and the workers).
+#: transfer_bound without task spans (older files, spans off): median pickling seconds at
+#: least this share of the round's CPU seconds; with spans, MOVE_SHARE below decides.
 TRANSFER_SHARE: Final = 0.25
 
 #: imbalanced: median over the rounds of the mean share of a map call's span that a
@@ -81,5 +85,24 @@ IO_MARKER_CORES: Final = 0.8
 # other (relative) count as equal and the next cost decides.
 COST_TOLERANCE: Final = 0.10
 
-# scaling: more workers "stop paying" where doubling them adds less than this (relative).
+# scaling: more cores "stop paying" where doubling them adds less than this (relative).
 DOUBLING_GAIN: Final = 0.10
+#: scaling: the fewest distinct core counts (serial's one included) a law is fitted to.
+#: Through 1 and 2 cores alone Amdahl's one parameter fits any point exactly, and its
+#: prediction at 4 or 8 cores is an extrapolation the data cannot check.
+MIN_CORE_COUNTS: Final = 3
+
+# transfer_bound (_advice/moving.py, docs/decisions.md): the share of the workers' time in
+# map calls that went to moving tasks (outside the task function, or pickling) is at least
+# MOVE_SHARE. The chunksize suggested brings it under BATCH_OVERHEAD; from DATA_BYTES of
+# argument and result per task, the data itself is too big to move and batching cannot
+# help. Measured by benchmarks/bench_transfer.py (2026-12-08, 2 vCPUs AMD EPYC, 3.11.7,
+# exclusive lock, 3 rounds, processes-2 against serial): 20,000 tasks of 1 us: 31x slower
+# than serial, share 0.99; six 24 MiB arguments: 16,600x slower, share 0.99; 5,000 tasks
+# of 50 us: 3.7x slower, share 0.73, chunksize=32 suggested; with it: 0.77x (faster than
+# serial), share 0.13; a healthy pool (eight 50 ms tasks): 0.79x, share 0.05. Half the
+# workers' time sits far from both groups; the suggestion lands near its 10% target.
+MOVE_SHARE: Final = 0.5
+BATCH_OVERHEAD: Final = 0.10
+#: the 24 MiB mistake moves 24x this per task; ordinary tasks move bytes to kilobytes
+DATA_BYTES: Final = 2**20

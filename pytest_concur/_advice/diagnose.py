@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .. import _format as fmt
-from .._rounds.numbers import ALPHA
+from .._rounds.conventions import ALPHA
 from .._stats.samples import p_less
 from . import codes as c
+from . import moving
 from .signals import VariantSignals
 
 
@@ -20,6 +21,9 @@ class Diagnosis:
 
     variant: VariantSignals
     findings: tuple[tuple[str, str], ...]
+    #: codes that need task spans the variant's rounds did not have (concur.map not used,
+    #: or the tasks table not found)
+    not_assessed: tuple[str, ...] = ()
 
     @property
     def codes(self) -> list[str]:
@@ -27,9 +31,13 @@ class Diagnosis:
 
     @property
     def text(self) -> str:
-        if not self.findings:
-            return f"{self.variant.label}: no finding"
-        return "; ".join(f"{self.variant.label} is {code}: {why}" for code, why in self.findings)
+        label = self.variant.label
+        found = [f"{label} is {code}: {why}" for code, why in self.findings] or [
+            f"{label}: no finding"
+        ]
+        if self.not_assessed:
+            found.append(f"not assessed without task spans: {', '.join(self.not_assessed)}")
+        return "; ".join(found)
 
 
 def _serial(group: Sequence[VariantSignals]) -> VariantSignals | None:
@@ -42,7 +50,21 @@ def _serial(group: Sequence[VariantSignals]) -> VariantSignals | None:
 def diagnose_group(group: Sequence[VariantSignals]) -> list[Diagnosis]:
     """Diagnose every variant of one experiment and parameter set."""
     serial = _serial(group)
-    return [Diagnosis(v, tuple(_findings(v, group, serial))) for v in group]
+    return [
+        Diagnosis(v, tuple(_findings(v, group, serial)), _not_assessed(v, serial)) for v in group
+    ]
+
+
+def _not_assessed(v: VariantSignals, serial: VariantSignals | None) -> tuple[str, ...]:
+    """The codes only task spans can show, for a variant whose rounds had none."""
+    if v.spans or v.rounds == 0 or v.model == "serial":
+        return ()
+    codes = []
+    if v.workers >= 2:
+        codes.append("imbalanced")
+    if v.model in c.LOOP_MODELS and (serial is None or v.workers < 2):
+        codes.append("loop_blocked")  # the rounds-only form compares with serial
+    return tuple(codes)
 
 
 def _findings(
@@ -83,12 +105,12 @@ def _measured_findings(
             f"start-up took {fmt.seconds(v.startup_s)}, {fmt.percent(v.startup_s / wall)} of "
             f"the round"
         )
-    # CPU time can read 0 (clock ticks of the psutil backend, a round that only waited)
-    if v.cpu_s > 0 and v.transfer_s / v.cpu_s >= c.TRANSFER_SHARE:
-        found["transfer_bound"] = (
-            f"pickling {fmt.size(v.transfer_bytes)} took {fmt.seconds(v.transfer_s)}, "
-            f"{fmt.percent(v.transfer_s / v.cpu_s)} of the round's CPU time"
-        )
+    # transfer_bound: the whole cost of moving the tasks (_advice/moving.py)
+    moved = moving.finding(
+        v.moving, transfer_s=v.transfer_s, transfer_bytes=v.transfer_bytes, cpu_s=v.cpu_s
+    )
+    if moved is not None:
+        found["transfer_bound"] = moved
     if v.idle_share >= c.IDLE_SHARE:  # from map calls of at least MIN_MAP_S only
         found["imbalanced"] = (
             f"workers sat idle {fmt.percent(v.idle_share)} of each map while one worked"
@@ -156,8 +178,5 @@ def _loop_blocked(v: VariantSignals, serial: VariantSignals | None) -> str | Non
         return None
     speedup = serial.wall_s / v.wall_s
     if speedup < c.LOOP_SPEEDUP and v.cores_used < c.LOOP_CORES:
-        return (
-            f"{fmt.speedup(speedup)} over serial while waiting ({fmt.cores(v.cores_used)} cores)"
-        )
+        return f"{fmt.speedup(speedup)} over serial while waiting ({fmt.cores(v.cores_used)} cores)"
     return None
-

@@ -3,27 +3,40 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 
 import pandas as pd
 
 from .._format import escape as _escape
 from .._rounds.variant import keyed, variant_label
-from .frames import recommendations, scaling
+from .diagnose import Diagnosis
+from .frames import groups, recommendations, scaling
+from .recommend import Recommendation, recommend_group
 
 TITLE = "decisions"
+
 
 def _title(experiment: str, params: str) -> str:
     return experiment + (f" [{params}]" if params else "")
 
 
 def decision_lines(rows: pd.DataFrame, tasks: pd.DataFrame | None = None) -> list[str]:
-    """One line per experiment and parameter set, then one per fitted scaling law."""
+    """The decisions block: one line per experiment and parameter set that has a winner, a
+    tie, an undecided answer (machine busy, every round failed) or a finding; then one per
+    fitted scaling law of a recommended model; the experiments with nothing to say are
+    counted on one last line."""
     if rows.empty:
         return []
     out = [f"{TITLE} (docs/decisions.md):"]
     best: set[tuple[str, str, str]] = set()
-    for rec in recommendations(rows, tasks):
-        out.append(f"  {_escape(_title(rec.experiment, rec.params))}: {_escape(rec.reason)}")
+    silent = 0
+    for variants, found in groups(rows, tasks):
+        rec = recommend_group(variants, found)
+        said = _said(rec, found)
+        if said is None:
+            silent += 1
+            continue
+        out.append(f"  {_escape(_title(rec.experiment, rec.params))}: {_escape(said)}")
         if rec.best is not None:
             best.add((rec.experiment, rec.params, rec.best))
     # the terminal shows the recommended model's fit only: fit nothing else (bootstraps)
@@ -39,9 +52,23 @@ def decision_lines(rows: pd.DataFrame, tasks: pd.DataFrame | None = None) -> lis
     keys = zip(plain["experiment"], plain["params"], plain["model"], strict=True)
     wanted = [key in best_models or key[2] == "serial" for key in keys]
     for _, fit in scaling(rows[wanted]).iterrows():
+        if fit["law"] is None and not len(fit["left_out"]):
+            continue  # nothing predicted and nothing left out: the block stays short
         title = _title(str(fit["experiment"]), str(fit["params"]))
         out.append(f"  {_escape(title)}: scaling: {_escape(str(fit['text']))}")
+    if silent:
+        out.append(f"  {silent} experiment(s) with nothing to decide: one variant and no finding")
     return out
+
+
+def _said(rec: Recommendation, found: Sequence[Diagnosis]) -> str | None:
+    """What the block says of one experiment: the recommendation, or where only one
+    variant ran, its findings; None when there is nothing to say."""
+    if "one_variant" not in rec.problems:
+        return rec.reason
+    findings = [d.text for d in found if d.findings]
+    notes = rec.reason.split("; ")[1:]  # a variant that failed, a workload mismatch
+    return "; ".join([*findings, *notes]) or None
 
 
 def decisions_html(rows: pd.DataFrame, tasks: pd.DataFrame | None = None) -> str:

@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .. import _format as fmt
+from .._rounds.conventions import ALPHA
 from .._rounds.counting import busy_reason
-from .._rounds.numbers import ALPHA
 from .._stats.samples import median_ci, p_less
 from . import codes as c
 from .diagnose import Diagnosis
@@ -183,8 +183,7 @@ def _workload_mismatch(group: Sequence[VariantSignals]) -> str | None:
         )
     if base.workload == "io" and base.cores_used > c.IO_MARKER_CORES:
         return (
-            f"marked io, but {base.label} kept {fmt.cores(base.cores_used)} cores busy: "
-            f"it computes"
+            f"marked io, but {base.label} kept {fmt.cores(base.cores_used)} cores busy: it computes"
         )
     return None
 

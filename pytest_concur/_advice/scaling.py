@@ -1,5 +1,10 @@
 """Scaling models fitted to measured speedups: Amdahl's law and the Universal Scalability
-Law, predictions beyond the worker counts measured, and where more workers stop paying.
+Law, predictions beyond the core counts measured, and where more cores stop paying.
+
+The x axis is cores, not workers: a variant could use min(workers, usable CPUs, quota)
+of them. A variant with more workers than that is oversubscribed: its point is not more
+cores, so it is left out of the fit and shown beside it. With fewer than MIN_CORE_COUNTS
+distinct core counts (serial's one included) nothing is predicted.
 
 USL (Gunther): ``S(n) = n / (1 + sigma (n - 1) + kappa n (n - 1))``; ``sigma`` is the
 serial share (contention), ``kappa`` the cost of keeping workers coherent, which makes
@@ -39,7 +44,7 @@ class ScalingFit:
         return usl(workers, self.sigma, self.kappa)
 
     def stops_paying_at(self, limit: int = 4096) -> int | None:
-        """The first power-of-two worker count past which doubling adds under DOUBLING_GAIN."""
+        """The first power-of-two core count past which doubling adds under DOUBLING_GAIN."""
         n = 1
         while n <= limit:
             if self.predict(2 * n) < self.predict(n) * (1 + c.DOUBLING_GAIN):
@@ -50,7 +55,7 @@ class ScalingFit:
 
 @dataclass(frozen=True, slots=True)
 class Prediction:
-    workers: int
+    cores: float
     speedup: float
     low: float
     high: float
@@ -58,10 +63,11 @@ class Prediction:
 
 @dataclass(frozen=True, slots=True)
 class Scaling:
-    """A fit to one model's worker counts, with predictions at 2x and 4x the most measured."""
+    """A fit to one model's core counts, with predictions at 2x and 4x the most measured;
+    ``fit`` is None (and nothing predicted) with too few distinct core counts."""
 
-    fit: ScalingFit
-    measured: tuple[int, ...]
+    fit: ScalingFit | None
+    measured: tuple[float, ...]
     predictions: tuple[Prediction, ...]
     stops_paying_at: int | None
 
@@ -113,17 +119,19 @@ def _rmse(points: list[tuple[float, float]], sigma: float, kappa: float) -> floa
 
 
 def scaling_of(
-    walls: Mapping[int, Sequence[float]], serial_walls: Sequence[float]
+    walls: Mapping[float, Sequence[float]], serial_walls: Sequence[float]
 ) -> Scaling | None:
-    """Fit one model's wall times per worker count against the serial rounds.
+    """Fit one model's wall times per core count against the serial rounds.
 
     Speedup per round is the serial median over that round's wall time; serial rounds
-    themselves are the points at one worker. None with fewer than one worker count
-    beyond one.
+    themselves are the points at one core. None without a core count beyond one; no
+    fit (and no prediction) with fewer than MIN_CORE_COUNTS distinct counts.
     """
     counts = sorted(n for n, values in walls.items() if len(values) and n >= 1)
     if not serial_walls or not any(n > 1 for n in counts):
         return None
+    if len({1.0, *counts}) < c.MIN_CORE_COUNTS:
+        return Scaling(None, tuple(counts), (), None)
 
     def fit_of(sample: Callable[[Sequence[float]], np.ndarray]) -> ScalingFit | None:
         serial = sample(serial_walls)
@@ -152,18 +160,28 @@ def scaling_of(
     return Scaling(fit, tuple(counts), tuple(predictions), fit.stops_paying_at())
 
 
-def describe(model: str, scaling: Scaling) -> str:
-    """One sentence: the fit, the predictions with intervals, where workers stop paying."""
+def describe(model: str, scaling: Scaling, left_out: Sequence[str] = ()) -> str:
+    """One sentence: the fit, the predictions per core count with intervals, where more
+    cores stop paying, and the oversubscribed variants left out of the fit."""
+    measured = ", ".join(fmt.figure(n) for n in (1.0, *scaling.measured))
+    beside = f"; left out (more workers than cores): {', '.join(left_out)}" if left_out else ""
     fit = scaling.fit
+    if fit is None:
+        return (
+            f"{model} measured on {measured} cores only: too few core counts to predict "
+            f"more cores ({c.MIN_CORE_COUNTS} needed); measure on a machine with more "
+            f"cores{beside}"
+        )
     law = (f"USL sigma={fmt.number(fit.sigma, '.3f')} kappa={fmt.number(fit.kappa, '.4f')}"
            if fit.law == "usl" else f"Amdahl p={fmt.number(1 - fit.sigma, '.3f')}")  # fmt: skip
     parts = [
         f"{fmt.speedup(p.speedup)} ({fmt.number(p.low, '.2f')}-{fmt.speedup(p.high)}) at "
-        f"{p.workers}"
+        f"{fmt.figure(p.cores)} cores"
         for p in scaling.predictions
     ]
-    stop = (f"past {scaling.stops_paying_at} worker(s) each doubling adds under "
+    stop = (f"past {scaling.stops_paying_at} core(s) each doubling adds under "
             f"{fmt.percent(c.DOUBLING_GAIN)}" if scaling.stops_paying_at is not None
             else "doubling keeps paying")  # fmt: skip
-    measured = ",".join(str(n) for n in scaling.measured)
-    return f"{model} fitted on workers {measured} ({law}): predicts {'; '.join(parts)}; {stop}"
+    return (
+        f"{model} fitted on {measured} cores ({law}): predicts {'; '.join(parts)}; {stop}{beside}"
+    )

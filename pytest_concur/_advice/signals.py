@@ -16,10 +16,11 @@ from typing import cast
 
 import pandas as pd
 
+from .._rounds.conventions import median
 from .._rounds.counting import BusyVariant, Crowding, crowding, measured, quiet_rounds
-from .._rounds.numbers import median
 from .._rounds.variant import VARIANT_KEYS, VariantKey, keyed, variant_label
 from .codes import MIN_MAP_S
+from .moving import Moving, moving_by_variant
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,10 @@ class VariantSignals:
     #: median number of an event loop's tasks running at once (1.0: one after another)
     overlap: float = math.nan
     tasks_per_loop: float = math.nan
+    #: whether task spans (concur.map) of the variant's rounds were read
+    spans: bool = False
+    #: process models with task spans: what moving the tasks cost (_advice/moving.py)
+    moving: Moving | None = None
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -107,6 +112,7 @@ def variant_signals(rows: pd.DataFrame, tasks: pd.DataFrame | None = None) -> li
     good = _by_variant(quiet.rows)
     counted_by = _by_variant(counted)
     task_signals = _task_signals(quiet.rows, tasks) if tasks is not None and len(tasks) else {}
+    moved = moving_by_variant(quiet.rows, tasks) if tasks is not None and len(tasks) else {}
     out: list[VariantSignals] = []
     for key, group in _by_variant(every).items():
         ok = good.get(key, group.iloc[0:0])
@@ -141,6 +147,8 @@ def variant_signals(rows: pd.DataFrame, tasks: pd.DataFrame | None = None) -> li
                 idle_share=idle,
                 overlap=overlap,
                 tasks_per_loop=per_loop,
+                spans=key in task_signals,
+                moving=moved.get(key),
             )
         )
     return out

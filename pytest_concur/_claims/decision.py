@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from .. import _format as fmt
-from .._rounds.numbers import median
+from .._rounds.conventions import median
 from .._stats.samples import median_ci, p_less, p_sign_above, p_sign_below
-from .selectors import Chosen
+from .selection import Chosen
 
 Status = Literal["confirmed", "refuted", "inconclusive"]
 STATUSES: Final[tuple[Status, ...]] = ("confirmed", "refuted", "inconclusive")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .. import _format as fmt
-from .._rounds.numbers import ALPHA, median
+from .._rounds.conventions import ALPHA, median
 from .._stats.samples import (
     median_ci,
     scaled,
@@ -37,7 +37,7 @@ from .decision import (
     undecided,
 )
 from .interim import Judged, Look, Settled, as_settled, combine_settled
-from .selectors import Select, choose, choose_pair, unknown_variant
+from .selection import Select, choose, choose_pair, unknown_variant
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -28,7 +28,7 @@ from typing import Any, Final, Literal
 from .._rounds.counting import is_measured, quiet_rows
 from .._stats.spending import bound_spending, comparison_spending
 from .decision import Hypotheses
-from .selectors import Candidate, Select, resolve
+from .selection import Candidate, Select, resolve
 
 Row = Mapping[str, Any]
 #: not decided now: needs more rounds, left to a later variant, or none of its business

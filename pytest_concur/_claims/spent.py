@@ -13,11 +13,11 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from .. import _format as fmt
-from .._running.adaptive import AdaptivePlan
+from .._stats.sequential import SequentialDesign
 from .._stats.spending import Spending, bound_spending, comparison_spending, unanimous_sign_p
 from .expectations import Bounded, Compare, Similar, Speedup
 from .interim import CLAIMS_DECIDED
-from .selectors import choose
+from .selection import choose
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,12 +28,14 @@ def ran_adaptive(rows: pd.DataFrame) -> bool:
     return "stop_reason" in rows and bool(rows["stop_reason"].notna().any())
 
 
-def with_spent_alpha(expectation: Any, rows: pd.DataFrame, plan: AdaptivePlan) -> tuple[Any, str]:
+def with_spent_alpha(
+    expectation: Any, rows: pd.DataFrame, design: SequentialDesign
+) -> tuple[Any, str]:
     """The expectation at the level left for its verdict, and a note for its reason
     ("" when nothing was spent or the type is not judged between rounds)."""
-    looks = plan.looks()
+    looks = design.looks()
     if isinstance(expectation, Compare | Similar | Speedup):
-        spending = comparison_spending(looks, plan.min_rounds, expectation.alpha)
+        spending = comparison_spending(looks, design.min_rounds, expectation.alpha)
         alpha = spending.final_alpha
     elif isinstance(expectation, Bounded):
         spending = bound_spending(looks, expectation.alpha)

@@ -7,7 +7,7 @@ import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from .._rounds.numbers import ALPHA
+from .._rounds.conventions import ALPHA
 from .decision import Verdict, undecided
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .._rounds.numbers import ALPHA
+from .._rounds.conventions import ALPHA
 from .decision import STATUSES, Status, Verdict, combine, undecided
 from .spent import ran_adaptive, with_spent_alpha
 from .transport import Unsendable, decode, encode
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from .._measuring.environment import Environment
     from .._rounds.counting import Crowding, QuietSelection
-    from .._running.adaptive import AdaptivePlan
+    from .._stats.sequential import SequentialDesign
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,13 +95,13 @@ def _interpreter_facts(rows: pd.DataFrame) -> tuple[str, bool | None, str]:
 
 
 def evaluate_claims(
-    rows: pd.DataFrame, claims: Iterable[ClaimSpec], adaptive: AdaptivePlan | None = None
+    rows: pd.DataFrame, claims: Iterable[ClaimSpec], adaptive: SequentialDesign | None = None
 ) -> list[Verdict]:
     """Every expectation of every claim, over all rows of its experiment, per interpreter.
 
     Rows of different interpreters are never compared with each other: under xdist with
     workers on several Pythons each interpreter gets verdicts of its own. ``adaptive`` is
-    the session's plan for adaptive rounds: experiments that ran them are judged at the
+    the session's design of adaptive rounds: experiments that ran them are judged at the
     alpha their looks left (_claims/spent.py).
     """
     # pandas comes with these: imported here, on the controller after the rounds

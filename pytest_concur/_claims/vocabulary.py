@@ -26,14 +26,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from .._rounds.numbers import ALPHA
+from .._rounds.conventions import ALPHA
 from .decision import Verdict as Verdict
 from .expectations import Bounded, Compare, Similar, Speedup
-from .selectors import ClaimError as ClaimError
-from .selectors import ParamValue as ParamValue
-from .selectors import Select as Select
-from .selectors import as_select
-from .selectors import variant as variant
+from .selection import ClaimError as ClaimError
+from .selection import ParamValue as ParamValue
+from .selection import Select as Select
+from .selection import as_select
+from .selection import variant as variant
 
 
 def _check_factor(name: str, value: float | None, *, allow_none: bool = False) -> None:

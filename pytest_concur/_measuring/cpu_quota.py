@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .._warnings import MeasurementWarning
+from .._warning_types import MeasurementWarning
 
 
 @dataclass(frozen=True, slots=True)

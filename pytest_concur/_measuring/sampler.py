@@ -387,7 +387,7 @@ class CoreSampling:
 
 def lost_sampler(error: Exception) -> None:
     """Say that per-core timelines stop here: a lost measurement is never silent."""
-    from .._warnings import MeasurementWarning
+    from .._warning_types import MeasurementWarning
 
     warnings.warn(
         MeasurementWarning(f"per-core sampling stopped for the rest of the session: {error}"),

@@ -151,6 +151,9 @@ class TaskSpan:
     #: models, docs/decisions.md); None where the task did not cross processes
     transfer_bytes: int | None = None
     transfer_ns: int | None = None
+    #: when the task's ``concur.map`` call began, on the same clock: a worker's time from
+    #: it to its last task is what the call cost that worker (docs/decisions.md)
+    map_start_ns: int | None = None
 
     @property
     def transfer(self) -> tuple[int, int] | None:
@@ -161,10 +164,15 @@ class TaskSpan:
 
     @classmethod
     def from_span(
-        cls, map_index: int, span: Span, transfer: tuple[int, int] | None = None
+        cls,
+        map_index: int,
+        span: Span,
+        transfer: tuple[int, int] | None = None,
+        *,
+        map_start_ns: int | None = None,
     ) -> TaskSpan:
         size, ns = transfer if transfer is not None else (None, None)
-        return cls(map_index, *span, transfer_bytes=size, transfer_ns=ns)
+        return cls(map_index, *span, transfer_bytes=size, transfer_ns=ns, map_start_ns=map_start_ns)
 
 
 def task_rows(
@@ -191,6 +199,9 @@ def task_rows(
             suspensions=span.suspensions,
             transfer_bytes=span.transfer_bytes,
             transfer_s=None if span.transfer_ns is None else span.transfer_ns / 1e9,
+            map_start_s=(
+                None if span.map_start_ns is None else (span.map_start_ns - round_start_ns) / 1e9
+            ),
         )
         rows.append(row)
     return rows

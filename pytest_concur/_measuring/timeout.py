@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any, Final
 
-from .._warnings import MeasurementWarning
+from .._warning_types import MeasurementWarning
 from .proc_files import children_of, has_children, read_proc, thread_ids
 
 _KILL_WAIT_S: Final = 5.0

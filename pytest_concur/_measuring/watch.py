@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._warnings import MeasurementWarning
+from .._warning_types import MeasurementWarning
 from .sampler import CoreSamples, CoreSampling
 from .spans import TaskSpan, task_rows
 from .timeout import Deadline, descendants, kill_new_descendants

@@ -1,13 +1,13 @@
 """The work of ``pytest-concur report`` and ``pytest-concur compare`` (``cli.py`` parses).
 
-Each command loads what its arguments name, builds the report with the one summary
-row builder and verdict layout, and prints it; a bad argument is a usage error
-(exit status 2) through the parser, a regression exit status 1.
+Each command takes plain values, loads what they name, builds the report with the one
+summary row builder and verdict layout, and prints it. A bad argument raises
+:class:`CommandError`, which ``cli.py`` reports as a usage error (exit status 2); a
+regression is exit status 1.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -17,12 +17,15 @@ from typing import TypeVar
 
 import pandas as pd
 
-from .._storing.layout import companion
+from .._rounds.conventions import ALPHA
+from .._storing.frames import with_companions
+from . import CommandError
 from .compare import compare_frames, comparison_notes, comparison_rows, flagged_keys, resolve_source
 from .json_output import compare_json, report_json, runs_of
 from .provenance_header import differences, header_lines
 from .report_text import report_text
 from .tables import aligned, markdown
+from .thresholds import Threshold
 
 T = TypeVar("T")
 
@@ -37,75 +40,86 @@ def said_warnings() -> Iterator[None]:
         print(f"pytest-concur: warning: {warning.message}", file=sys.stderr)
 
 
-def _or_usage_error(parser: argparse.ArgumentParser, action: Callable[[], T]) -> T:
+def _or_usage_error(action: Callable[[], T]) -> T:
     try:
         return action()
     except (FileNotFoundError, KeyError, ValueError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-        parser.error(str(message))
+        raise CommandError(str(message)) from None
 
 
-def _load(parser: argparse.ArgumentParser, values: Sequence[str], results: Path) -> pd.DataFrame:
+def _load(values: Sequence[str], results: Path) -> pd.DataFrame:
     from ..analysis import load
 
-    paths = _or_usage_error(parser, lambda: _sources(values, results))
+    paths = _or_usage_error(lambda: _sources(values, results))
     with said_warnings():
         frame = load(paths)
     if frame.empty:
-        parser.error(f"no pytest-concur rounds in {', '.join(values)}")
+        raise CommandError(f"no pytest-concur rounds in {', '.join(values)}")
     return frame
 
 
-def report(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+def report(
+    paths: Sequence[str],
+    *,
+    results: Path,
+    by: str | None = None,
+    output: str = "table",
+    baseline: str = "serial",
+    html: Path | None = None,
+    chosen_round: int | None = None,
+) -> int:
+    """``pytest-concur report``: ``paths`` as given (files, folders, globs, run ids or
+    names in ``results``), ``output`` one of the formats, ``html`` a page to write."""
     from ..analysis import amdahl, compare, load_companion, load_verdicts, summarize
 
-    frame = _load(parser, args.path, args.results)
-    column = args.by
+    frame = _load(paths, results)
+    column = by
     if column is None and "python" in frame and frame["python"].nunique() > 1:
         column = "python"  # rounds of different interpreters are never pooled unasked
-    by = [column] if column else []
+    groups = [column] if column else []
     with said_warnings():
-        summary = _or_usage_error(parser, lambda: summarize(frame, by, baseline=args.baseline))
-        fits = amdahl(frame, by, baseline=args.baseline)
+        summary = _or_usage_error(lambda: summarize(frame, groups, baseline=baseline))
+        fits = amdahl(frame, groups, baseline=baseline)
         compared = compare(frame, column) if column and frame[column].nunique() > 1 else None
-        sources = _sources(args.path, args.results)
-        verdicts = load_verdicts(_companions(sources, "verdicts"))
+        sources = _sources(paths, results)
+        verdicts = load_verdicts(with_companions(sources, "verdicts"))
     runs = runs_of(sources, frame["run_id"].astype(str).unique())
-    if args.format == "json":
+    if output == "json":
         sys.stdout.write(report_json(runs=runs, summary=summary, fits=fits, compared=compared,
                                      verdicts=verdicts))  # fmt: skip
-    elif args.format == "csv":
+    elif output == "csv":
         sys.stdout.write(summary.to_csv(index=False))
     else:
         header = header_lines(runs, sorted(frame["run_id"].astype(str).unique()))
-        if args.format == "table":
+        if output == "table":
             print("\n".join([*header, ""]))
-        for line in report_text(frame, summary, fits, compared, verdicts, by, args.format):
+        for line in report_text(frame, summary, fits, compared, verdicts, groups, output):
             print(line)
         for line in _decisions(frame, sources, column):
             print(line)
-        if args.format == "markdown":  # after the report's title: a section of its own
+        if output == "markdown":  # after the report's title: a section of its own
             print("\n".join(["", "### provenance", "", *("    " + line for line in header)]))
-    if args.html is not None:
-        from .html import report_html
+    if html is not None:
+        from .html_page import report_html
 
         with said_warnings():
-            tasks = load_companion(_companions(sources, "tasks"), "tasks")
-            cores = load_companion(_companions(sources, "cores"), "cores")
+            tasks = load_companion(with_companions(sources, "tasks"), "tasks")
+            cores = load_companion(with_companions(sources, "cores"), "cores")
         page = report_html(
             frame,
             tasks=tasks,
             cores=cores,
             verdicts=verdicts,
-            baseline=args.baseline,
-            chosen_round=args.round,
+            baseline=baseline,
+            chosen_round=chosen_round,
             title="pytest-concur report",
         )
         try:
-            args.html.write_text(page, encoding="utf-8")
+            html.write_text(page, encoding="utf-8")
         except OSError as exc:
-            parser.error(f"cannot write {args.html}: {exc.strerror or exc}")
-        print(f"HTML report written to {args.html}", file=sys.stderr)
+            raise CommandError(f"cannot write {html}: {exc.strerror or exc}") from None
+        print(f"HTML report written to {html}", file=sys.stderr)
     return 0
 
 
@@ -116,7 +130,7 @@ def _decisions(frame: pd.DataFrame, sources: Sequence[Path], column: str | None)
     from ..analysis import load_companion
 
     with said_warnings():
-        tasks = load_companion(_companions(sources, "tasks"), "tasks")
+        tasks = load_companion(with_companions(sources, "tasks"), "tasks")
     groups: list[tuple[str | None, pd.DataFrame]] = (
         [(None, frame)]
         if column is None
@@ -131,16 +145,6 @@ def _decisions(frame: pd.DataFrame, sources: Sequence[Path], column: str | None)
     return out
 
 
-def _companions(sources: Sequence[Path], kind: str) -> list[Path]:
-    """The files of ``kind`` among ``sources``, and those beside each rounds file named."""
-    found = list(sources)
-    for path in sources:
-        sibling = companion(path, kind)
-        if sibling.is_file() and sibling not in found:
-            found.append(sibling)
-    return found
-
-
 def _sources(values: Sequence[str], results: Path) -> list[Path]:
     found: list[Path] = []
     for value in values:
@@ -148,23 +152,30 @@ def _sources(values: Sequence[str], results: Path) -> list[Path]:
     return found
 
 
-def compare(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    baseline = _load(parser, [args.baseline], args.results)
-    candidate = _load(parser, [args.candidate], args.results)
-    thresholds = tuple(t for group in args.threshold for t in group)
+def compare(
+    baseline: str,
+    candidate: str,
+    *,
+    results: Path,
+    thresholds: Sequence[Threshold] = (),
+    alpha: float = ALPHA,
+    output: str = "table",
+) -> int:
+    """``pytest-concur compare``: exit status 1 when a variant got significantly slower by
+    more than one of the ``thresholds``."""
+    base = _load([baseline], results)
+    cand = _load([candidate], results)
     with said_warnings():
-        comparison = compare_frames(baseline, candidate, thresholds=thresholds, alpha=args.alpha)
-        base_runs = runs_of(_sources([args.baseline], args.results),
-                            baseline["run_id"].astype(str).unique())  # fmt: skip
-        cand_runs = runs_of(_sources([args.candidate], args.results),
-                            candidate["run_id"].astype(str).unique())  # fmt: skip
+        comparison = compare_frames(base, cand, thresholds=tuple(thresholds), alpha=alpha)
+        base_runs = runs_of(_sources([baseline], results), base["run_id"].astype(str).unique())
+        cand_runs = runs_of(_sources([candidate], results), cand["run_id"].astype(str).unique())
     setup = differences(base_runs, cand_runs)
-    for warning in setup if args.format != "json" else ():
+    for warning in setup if output != "json" else ():
         print(f"pytest-concur: warning: {warning}", file=sys.stderr)
-    if args.format == "json":
+    if output == "json":
         sys.stdout.write(compare_json(comparison, baseline_runs=base_runs,
                                       candidate_runs=cand_runs, warnings=setup))  # fmt: skip
-    elif args.format == "csv":
+    elif output == "csv":
         table = comparison.table.merge(
             comparison.regressions[
                 ["experiment", "params", "model", "workers", "metric", "threshold"]
@@ -174,11 +185,11 @@ def compare(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         )
         sys.stdout.write(table.to_csv(index=False))
     else:
-        render = aligned if args.format == "table" else markdown
+        render = aligned if output == "table" else markdown
         for line in render(comparison_rows(comparison.table, flagged_keys(comparison)), left=3):
             print(line)
         print()
-        bullet = "" if args.format == "table" else "- "
+        bullet = "" if output == "table" else "- "
         for note in comparison_notes(comparison):
             print(bullet + note)
     return 1 if comparison.failed else 0

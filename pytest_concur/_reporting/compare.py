@@ -12,8 +12,9 @@ from pathlib import Path
 import pandas as pd
 
 from .. import _format as fmt
-from .._rounds.numbers import ALPHA
+from .._rounds.conventions import ALPHA
 from .._rounds.variant import variant_label
+from .._stats.variants import MACHINE_BUSY
 from .._storing.catalog import find_runs
 from .._storing.reading import expand_paths
 from .rows import experiment_title, records
@@ -127,7 +128,8 @@ def _regressions(
     hits: list[pd.DataFrame] = []
     for threshold in thresholds:
         rows = table[table["metric"] == threshold.column]
-        broke = rows[(rows["ratio"] > 1 + threshold.limit) & (rows["p_slower"] < alpha)]
+        judged = rows["change"] != MACHINE_BUSY  # crowded rounds decide nothing
+        broke = rows[judged & (rows["ratio"] > 1 + threshold.limit) & (rows["p_slower"] < alpha)]
         hits.append(broke.assign(threshold=str(threshold)))
     return pd.concat(hits, ignore_index=True)
 
@@ -202,6 +204,13 @@ def comparison_notes(comparison: Comparison) -> list[str]:
         f"medians of measured rounds; change = candidate / baseline - 1; one-sided "
         f"Mann-Whitney U p-values; slower/faster when p < {comparison.alpha:g}"
     )
+    table = comparison.table
+    busy = int((table["change"] == MACHINE_BUSY).sum()) if not table.empty else 0
+    if busy:
+        notes.append(
+            f"{busy} comparison(s) not judged: machine busy (crowded rounds and too few quiet "
+            f"ones on a side); rerun on a quiet machine"
+        )
     for threshold in comparison.thresholds:
         hits = comparison.regressions[comparison.regressions["threshold"] == str(threshold)]
         table = comparison.table

@@ -47,6 +47,7 @@ def badge(value: object) -> str:
         "slower",
         "no change",
         "too few rounds",
+        "machine busy",
     }
     css = f"v-{word.replace(' ', '-')}" if word in known else "v-other"
     return f'<span class="v {css}">{text(value)}</span>'

@@ -6,17 +6,14 @@ import json
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from .._storing.layout import companion
-from .._warnings import ResultsFileWarning
+from .._warning_types import ResultsFileWarning
 from .compare import Comparison, comparison_notes
 from .provenance_header import differences, run_records
-
-if TYPE_CHECKING:
-    from .._running.session import ConcurSession
 
 
 def frame_records(frame: pd.DataFrame | None) -> list[dict[str, Any]] | None:
@@ -50,14 +47,14 @@ def runs_of(sources: Sequence[Path], run_ids: Iterable[str]) -> list[dict[str, A
 
 
 def setup_differences(
-    baseline_sources: Sequence[Path], baseline: pd.DataFrame, state: ConcurSession
+    baseline_sources: Sequence[Path], baseline: pd.DataFrame, written: Path | None, run_id: str
 ) -> list[str]:
-    """``--concur-compare``: what differs between the stored run's setup and this session's."""
-    written = state.written
+    """``--concur-compare``: what differs between the stored run's setup and this session's
+    (``written``: the session's results file, None when it saved nothing)."""
     if written is None:
         return []  # nothing saved: this session has no runs row to compare
     base_runs = runs_of(baseline_sources, baseline["run_id"].astype(str).unique())
-    return differences(base_runs, runs_of([written], [state.environment.run_id]))
+    return differences(base_runs, runs_of([written], [run_id]))
 
 
 def report_json(

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Final
 
 import pyarrow.parquet as pq
 
 from .._format import escape
 from .._storing.catalog import StoredRun, stored_runs
+from . import CommandError
 from .tables import aligned, markdown
 
 COLUMNS: Final = ("date", "name", "run_id", "commit", "python", "gil", "rounds")
@@ -94,9 +95,9 @@ def list_text(records: Sequence[dict[str, Any]], fmt: str) -> str:
     return "\n".join(render(rows, left=len(COLUMNS))) + "\n"
 
 
-def list_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    """``pytest-concur list [DIR] [--format ...]``."""
-    if not args.folder.is_dir():
-        parser.error(f"no results folder at {args.folder}")
-    sys.stdout.write(list_text(list_records(stored_runs(args.folder)), args.format))
+def list_command(folder: Path, *, output: str = "table") -> int:
+    """``pytest-concur list [DIR] [--results DIR] [--format ...]``."""
+    if not folder.is_dir():
+        raise CommandError(f"no results folder at {folder}")
+    sys.stdout.write(list_text(list_records(stored_runs(folder)), output))
     return 0

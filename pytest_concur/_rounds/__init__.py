@@ -3,7 +3,7 @@
 Claims, decisions, reports and the public pandas API all ask the same questions of the
 rounds table: which variant a row belongs to and how it is named (``variant``), which
 rounds count and which of them were crowded (``counting``), and the median and the
-significance level they are judged with (``numbers``). Each is answered once, here, as a
+significance level they are judged with (``conventions``). Each is answered once, here, as a
 pure function over one row and, where readers need it, as its vectorised pandas form,
 tested to agree (tests/test_rounds_kernel.py).
 

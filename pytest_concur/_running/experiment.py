@@ -9,10 +9,14 @@ every later stage (deselection, the fixture, the round loop, claims) reads it ba
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
 
 from .spec import ExperimentSpec, variant_id
+
+if TYPE_CHECKING:
+    from .configuration import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,3 +55,31 @@ def experiment_of(item: pytest.Item) -> Experiment | None:
     callspec = getattr(item, "callspec", None)
     value = callspec.params.get("concur") if callspec is not None else None
     return value if isinstance(value, Experiment) else None
+
+
+def deselect(config: pytest.Config, items: list[pytest.Item], settings: Settings) -> None:
+    """``--concur-models``, ``--concur-workers``, ``--concur-workload``: the experiment items
+    they leave out are deselected (other tests stay)."""
+    if settings.models is None and settings.workers is None and settings.workloads is None:
+        return
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
+    for item in items:
+        experiment = experiment_of(item)
+        if experiment is None:
+            keep.append(item)
+            continue
+        variant, spec = experiment.variant, experiment.spec
+        selected = (
+            (settings.models is None or variant.model in settings.models)
+            and (settings.workloads is None or spec.workload in settings.workloads)
+            and (
+                settings.workers is None
+                or variant.model == "serial"
+                or variant.workers in settings.workers
+            )
+        )
+        (keep if selected else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

@@ -16,10 +16,8 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from .._rounds.counting import round_crowded
+from .configuration import DEFAULT_QUIET_WAIT_S, DEFAULT_RETRIES
 
-#: Defaults of --concur-crowded-retries and --concur-quiet-wait.
-DEFAULT_RETRIES: Final = 3
-DEFAULT_QUIET_WAIT_S: Final = 5.0
 _POLL_S: Final = 0.1
 
 #: cores busy machine-wide since a monotonic instant (ns), None when nobody can say

@@ -7,7 +7,6 @@ import time
 import traceback
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .._measuring.accounting import AccountingBackend, choose_backend
@@ -16,11 +15,10 @@ from .._measuring.sampler import CoreSampling
 from .._measuring.spans import TaskSpan, now_ns
 from .._measuring.transfer import NO_TRANSFER, round_transfer
 from .._measuring.watch import RoundWatch
-from .adaptive import AdaptivePlan
 from .fixture import NO_POOL, RoundCosts
-from .retry import DEFAULT_QUIET_WAIT_S, CrowdedRetry
+from .retry import CrowdedRetry
 from .row import ItemFacts, RoundRow, RowBuilder
-from .schedule import ClaimsCheck, RoundSchedule
+from .schedule import ClaimsCheck, RoundPlan, RoundSchedule
 
 
 class RoundRunner(Protocol):
@@ -35,17 +33,6 @@ class RoundRunner(Protocol):
     def end_round(self, *, abort: bool = False) -> RoundCosts: ...
 
     def take_spans(self) -> list[TaskSpan]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class RoundPlan:
-    warmup: int
-    rounds: int
-    #: --concur-rounds auto: the stopping rule's settings (``rounds`` is then ignored)
-    adaptive: AdaptivePlan | None = None
-    #: crowded rounds measured again per item, after up to quiet_wait_s for a quiet machine
-    crowded_retries: int = 0
-    quiet_wait_s: float = DEFAULT_QUIET_WAIT_S
 
 
 def describe_params(params: Mapping[str, object]) -> tuple[str, str]:
@@ -150,11 +137,8 @@ def run_rounds(
                 costs=costs,
                 readings=watch.readings(samples),
                 transfer=round_transfer(span.transfer for span in spans) if spans else NO_TRANSFER,
+                decide=schedule.observe,  # whether the round counts, and why it stops
             )
-            decided = schedule.observe(row)  # whether the round counts, and why it stops
-            row["repeat_of"], row["quiet_wait_s"] = decided["repeat_of"], decided["quiet_wait_s"]
-            row["rel_half_width"] = decided["rel_half_width"]
-            row["stop_reason"] = decided["stop_reason"]
             on_round(row)
             traced = spans if traces_tasks else None
             if on_timeline is not None and watch.has_timeline(traced, samples):

@@ -11,9 +11,10 @@ there once (those an item's rows share once per item, the rest once per round).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import NewType, TypedDict
+from typing import TYPE_CHECKING, NewType, TypedDict
 
 from .._measuring.environment import Environment, gil_enabled, load_average
 from .._measuring.transfer import RoundTransfer
@@ -21,6 +22,9 @@ from .._measuring.usage import Usage
 from .._measuring.watch import WatchReadings
 from .._rounds.counting import other_cores, round_crowded, usable_cores
 from .fixture import RoundCosts
+
+if TYPE_CHECKING:
+    from .schedule import ScheduleColumns
 
 #: A time as ISO 8601 text with its UTC offset: how times travel in rows (a timestamp
 #: column in the files).
@@ -85,6 +89,7 @@ class RoundRow(TypedDict):
     tasks: int | None
     transfer_bytes: int | None
     transfer_s: float | None
+    chunksize: int | None
     outcome: str
     error: str | None
     session_complete: bool
@@ -149,7 +154,7 @@ class RowBuilder:
         self._utilization_cores = environment.usable_cores
         self._usable_cores = usable_cores(environment.usable_cpus, environment.cpu_quota)
         # every column in schema order; those set to None or 0 below are the round's own,
-        # filled by row() (the schedule's four by the schedule: schedule.py)
+        # filled by row() (the schedule's four as it decides: schedule.py)
         self._item_row = RoundRow(
             run_id=environment.run_id,
             started_at=IsoTime(environment.started_at.isoformat()),
@@ -207,6 +212,7 @@ class RowBuilder:
             tasks=None,
             transfer_bytes=None,
             transfer_s=None,
+            chunksize=None,
             outcome="",
             error=None,
             session_complete=True,
@@ -226,9 +232,12 @@ class RowBuilder:
         costs: RoundCosts,
         readings: WatchReadings,
         transfer: RoundTransfer,
+        decide: Callable[[RoundRow], ScheduleColumns] | None = None,
     ) -> RoundRow:
         """One round's row: a tidy dict of plain values (they cross process boundaries
-        under xdist). The arguments are :class:`RoundFacts`' fields and the measurement."""
+        under xdist). The arguments are :class:`RoundFacts`' fields and the measurement;
+        ``decide`` is the item's schedule, which sees the row and gives the columns of its
+        decision (whether the round counts, and why the item stops)."""
         row = self._item_row.copy()
         wall_s = usage.wall_s
         cpu_s = usage.cpu_s
@@ -265,8 +274,14 @@ class RowBuilder:
         row["tasks"] = tasks
         row["transfer_bytes"] = transfer.bytes
         row["transfer_s"] = transfer.seconds
+        row["chunksize"] = costs.chunksize
         row["outcome"] = outcome
         row["error"] = error
+        if decide is not None:
+            decided = decide(row)
+            row["repeat_of"], row["quiet_wait_s"] = decided["repeat_of"], decided["quiet_wait_s"]
+            row["rel_half_width"] = decided["rel_half_width"]
+            row["stop_reason"] = decided["stop_reason"]
         return row
 
 

@@ -1,9 +1,8 @@
-"""Hooks of the run's record: ``--concur-save NAME``, ``--concur-check-system``, and what the
-runs table needs to know from collection and from xdist workers.
+"""The run's record: ``--concur-save NAME``, ``--concur-check-system``, and the hooks that
+tell the runs table what collection and xdist workers imported.
 
-The module is registered as a plugin when pytest-concur's hooks are added; until an
-experiment activates the session it only reads its two options (a good guest, see
-``_gate.py``).
+``plugin.py`` calls the two checks only when their option is given; the hooks are
+registered when an experiment activates the session (a good guest, docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -20,29 +19,8 @@ if TYPE_CHECKING:  # imported when used: a run without experiments imports nothi
 _MODULES: Final = "concur_modules"
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("concur", "concurrency experiments (pytest-concur)")
-    group.addoption(
-        "--concur-save",
-        metavar="NAME",
-        default=None,
-        help="save the results (as by default) and give the run this name, shown by "
-        "`pytest-concur list` and usable in place of its run id in `report` and `compare`",
-    )
-    group.addoption(
-        "--concur-check-system",
-        action="store_true",
-        default=False,
-        help="print the system check (frequency governor, boost, virtualisation and steal, "
-        "CPU quota) and exit, as `pyperf system show` does",
-    )
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_cmdline_main(config: pytest.Config) -> int | None:
-    """``--concur-check-system``: print the check and exit, running no tests."""
-    if not config.getoption("concur_check_system", False):
-        return None
+def print_system_check() -> int:
+    """``--concur-check-system``: print the check; the exit status of a run that stops."""
     from .._measuring.system_check import read_facts, report_lines
 
     for line in report_lines(read_facts()):
@@ -51,13 +29,8 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     return 0
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """A bad ``--concur-save`` is a usage error before anything runs."""
-    name: str | None = config.getoption("concur_save", None)
-    if name is None:
-        return
-    if config.getoption("concur_no_save", False):
-        raise pytest.UsageError("--concur-save NAME and --concur-no-save contradict each other")
+def check_run_name(config: pytest.Config, name: str) -> None:
+    """A bad ``--concur-save NAME`` is a usage error before anything runs."""
     from .run_record import origin_for
 
     origin = origin_for(config.rootpath, (), name)
@@ -68,19 +41,19 @@ def pytest_configure(config: pytest.Config) -> None:
 class RunHooks:
     """On the controller (or a session without xdist), once the session is active."""
 
-    def __init__(self, state: ConcurSession) -> None:
-        self._state = state
+    def __init__(self, session: ConcurSession) -> None:
+        self._session = session
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        origin = self._state.origin
+        origin = self._session.origin
         if origin is not None and session.items:
             origin.collected()  # the experiments' imports are loaded now
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: object) -> None:
         """An xdist worker ended: the modules its experiments imported join the record."""
-        origin = self._state.origin
+        origin = self._session.origin
         modules = getattr(node, "workeroutput", {}).get(_MODULES)
         if origin is not None and isinstance(modules, list):
             known = origin.modules if origin.modules is not None else tuple(sys.modules)
@@ -99,15 +72,15 @@ class WorkerModules:
             output[_MODULES] = sorted({name.split(".")[0] for name in sys.modules})
 
 
-def install(config: pytest.Config, state: ConcurSession, *, worker: bool) -> None:
+def install(config: pytest.Config, session: ConcurSession, *, worker: bool) -> None:
     """When the session becomes active: record where the run comes from."""
     from .run_record import origin_for
 
     if worker:
         config.pluginmanager.register(WorkerModules(config), "concur-worker-modules")
         return
-    state.origin = origin_for(
+    session.origin = origin_for(
         config.rootpath, config.invocation_params.args, config.getoption("concur_save", None)
     )
     if not config.pluginmanager.has_plugin("concur-run"):
-        config.pluginmanager.register(RunHooks(state), "concur-run")
+        config.pluginmanager.register(RunHooks(session), "concur-run")

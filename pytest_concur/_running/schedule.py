@@ -1,8 +1,9 @@
-"""How many rounds one item runs: warm-up, then measured rounds until the plan is met.
+"""How many rounds one item runs: its plan (:func:`plan_rounds`), then the schedule that
+runs warm-up, then measured rounds until the plan is met.
 
 The round loop asks the schedule for the next round index and shows it each finished
-row. A fixed plan counts passed measured rounds up to ``rounds``; an adaptive plan
-(_running/adaptive.py) stops when its rule says so. Crowded rounds (_running/retry.py)
+row. A fixed plan counts passed measured rounds up to ``rounds``; an adaptive one
+(_stats/sequential.py) stops when its rule says so. Crowded rounds (_running/retry.py)
 do not count while repeats are left: the schedule waits for a quiet machine and runs
 another. It annotates each row with what it decided (the columns below).
 """
@@ -11,11 +12,74 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from .._rounds.counting import is_measured, usable_cores
-from .adaptive import AdaptivePlan, AdaptiveRule
+from .._stats.sequential import AdaptiveRule, SequentialDesign
+from .configuration import (
+    AUTO,
+    DEFAULT_QUIET_WAIT_S,
+    DEFAULT_ROUNDS,
+    DEFAULT_WARMUP,
+    QUICK_ROUNDS,
+    QUICK_WARMUP,
+    Settings,
+)
 from .retry import CrowdedRetry
+from .spec import ExperimentSpec
+
+
+@dataclass(frozen=True, slots=True)
+class RoundPlan:
+    """One item's rounds: warm-up, measured rounds, and how they may stop or repeat."""
+
+    warmup: int
+    rounds: int
+    #: adaptive rounds: the stopping rule (``rounds`` is then its maximum)
+    adaptive: SequentialDesign | None = None
+    #: crowded rounds measured again per item, after up to quiet_wait_s for a quiet machine
+    crowded_retries: int = 0
+    quiet_wait_s: float = DEFAULT_QUIET_WAIT_S
+    #: the round's time limit: the marker's, else the command line's or ini's (as
+    #: pytest-timeout does); None: no limit
+    timeout: float | None = None
+
+
+def plan_rounds(settings: Settings, spec: ExperimentSpec) -> RoundPlan:
+    """One item's rounds, each from the command line, then the marker, then ini, then default.
+
+    ``--concur-quick`` caps what the command line did not set. Adaptive rounds: the
+    command line's ``auto`` holds everywhere; an ini ``auto`` gives way where a count was
+    set; a marker's ``rounds="auto"`` gives way to the command line's count and to
+    ``--concur-quick``.
+    """
+    marker_auto = spec.rounds == AUTO
+    marker_count = spec.rounds if isinstance(spec.rounds, int) else None
+    rounds = next(
+        v
+        for v in (settings.rounds, marker_count, settings.ini_rounds, DEFAULT_ROUNDS)
+        if v is not None
+    )
+    warmup = next(
+        v
+        for v in (settings.warmup, spec.warmup, settings.ini_warmup, DEFAULT_WARMUP)
+        if v is not None
+    )
+    if settings.quick:
+        rounds = rounds if settings.rounds is not None else min(rounds, QUICK_ROUNDS)
+        warmup = warmup if settings.warmup is not None else min(warmup, QUICK_WARMUP)
+    counted = settings.rounds is not None or settings.quick or marker_count is not None
+    auto = settings.auto_rounds
+    adaptive = auto.everywhere and not (auto.from_ini and counted)
+    if marker_auto and not counted:
+        adaptive = True
+    design = auto.design() if adaptive else None
+    timeout = spec.timeout if spec.timeout is not None else settings.timeout
+    return RoundPlan(
+        warmup, rounds, design, settings.crowded_retries, settings.quiet_wait_s, timeout
+    )
+
 
 #: asked at each look of adaptive rounds, with the item's measured rows so far and its
 #: counted rounds: why the claims no longer need this variant's rounds, or None
@@ -39,7 +103,7 @@ class RoundSchedule:
         warmup: int,
         rounds: int,
         *,
-        adaptive: AdaptivePlan | None = None,
+        adaptive: SequentialDesign | None = None,
         retry: CrowdedRetry | None = None,
         claims: ClaimsCheck | None = None,
         clock: Callable[[], float] = time.monotonic,

@@ -19,8 +19,8 @@ from .._storing.recovery import recover
 from .._storing.schema import ROUNDS_SCHEMA, RUNS_SCHEMA
 from .._storing.spill import Spill, check_writable, fallback_folder, unwritable_reason
 from ..models import Model
+from .configuration import Settings
 from .run_record import RunOrigin, as_metadata, runs_row
-from .settings import Settings
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -7,17 +7,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
+from .._measuring.cpu_quota import cpu_quota
+from .._measuring.environment import usable_cpus
 from .._rounds.variant import variant_label
-from .sweep import auto_workers
-
-#: Workload types an experiment can be tagged with; each is also a pytest marker.
-WORKLOADS: Final[Mapping[str, str]] = {
-    "cpu": "CPU-bound work: computation that keeps a core busy",
-    "io": "IO-bound work: waiting on files, sockets or timers",
-    "mixed": "work that both computes and waits",
-    "switch": "work dominated by switching between tasks (ping-pong)",
-    "memory": "work dominated by allocating or touching memory",
-}
+from .configuration import START_METHODS, WORKLOADS
 
 _KNOWN_KEYWORDS: Final = frozenset(
     {
@@ -33,7 +26,29 @@ _KNOWN_KEYWORDS: Final = frozenset(
     }
 )
 
-START_METHODS: Final = ("fork", "forkserver", "spawn")
+#: io work waits more than it computes: its sweep goes to this many workers per CPU.
+IO_WORKERS_PER_CPU = 4
+
+
+def auto_workers(workload: str, usable: int | None = None) -> tuple[int, ...]:
+    """1, 2, 4, ... up to the usable CPUs (4x that for ``io``), the limit itself included.
+
+    Under a cgroup CPU quota the usable CPUs are the quota rounded up (a container limited
+    to 1.5 cores sweeps to 2 workers, not to the host's CPU count).
+    """
+    cpus = usable if usable is not None else usable_cpus(cpu_quota())
+    limit = max(1, cpus) * (IO_WORKERS_PER_CPU if workload == "io" else 1)
+    counts: list[int] = []
+    count = 1
+    while count < limit:
+        counts.append(count)
+        count *= 2
+    counts.append(limit)
+    return tuple(counts)
+
+
+#: A test parameter of this name sweeps the start method: each value runs its pools with it.
+START_METHOD_PARAM: Final = "start_method"
 
 
 class SpecError(ValueError):
@@ -62,6 +77,26 @@ class ExperimentSpec:
             counts = (1,) if model == "serial" else self.workers
             pairs.extend((model, count) for count in counts)
         return pairs
+
+
+def swept_start_method(spec: ExperimentSpec, params: Mapping[str, object]) -> str | None:
+    """The start method a test's own ``start_method`` parameter chooses, if it has one:
+    ``@pytest.mark.parametrize("start_method", ["fork", "forkserver", "spawn"])`` sweeps
+    it (docs/models.md). The marker's ``start_method=`` and the parameter exclude each other.
+    """
+    if START_METHOD_PARAM not in params:
+        return None
+    value = params[START_METHOD_PARAM]
+    if not isinstance(value, str) or value not in START_METHODS:
+        raise SpecError(
+            f"the start_method parameter is {value!r}; choose one of: {', '.join(START_METHODS)}"
+        )
+    if spec.start_method is not None:
+        raise SpecError(
+            f"start_method={spec.start_method!r} in the marker and a start_method parameter: "
+            "sweep it with the parameter, or fix it with the marker, not both"
+        )
+    return value
 
 
 def variant_id(model: str, workers: int) -> str:
@@ -149,7 +184,7 @@ def parse_spec(
             models.append(model)
 
     workers_value = kwargs.get("workers", [1])
-    # "auto": 1, 2, 4, ... up to the usable CPUs (4x for io), see _running/sweep.py
+    # "auto": 1, 2, 4, ... up to the usable CPUs (4x for io), see auto_workers
     auto = workers_value == "auto"
     workers_raw = list(auto_workers(workload)) if auto else _as_list("workers", workers_value)
     workers: list[int] = []

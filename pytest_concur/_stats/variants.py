@@ -17,9 +17,9 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from .._rounds.counting import measured
-from .._rounds.variant import VARIANT_KEYS, variant_label
-from .._warnings import ConcurWarning
+from .._rounds.counting import measured, quiet_rounds
+from .._rounds.variant import VARIANT_KEYS, variant_key, variant_label
+from .._warning_types import ConcurWarning
 from .samples import median_ci_ranks, p_less, smallest_possible_p
 from .summary import FLOAT_COLUMNS, summarize_rounds
 
@@ -233,6 +233,9 @@ def natural_key(value: object) -> tuple[Any, ...]:
     return (0, tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts if p))
 
 
+#: ``compare``'s change where either side rests on crowded rounds (the quiet-round rule)
+MACHINE_BUSY: Final = "machine busy"
+
 _COMPARE_COLUMNS: Final = [
     *VARIANT_KEYS,
     "metric",
@@ -256,6 +259,7 @@ def compare_variants(
     check_columns(df, [by, column], "compare")
     rows = measured(prepared(df))
     rows = rows[rows[column].notna()]
+    rows, busy = _quiet_by(rows, by)
     values = sorted((v for v in rows[by].unique() if not pd.isna(v)), key=natural_key)
     if baseline is None:
         if not values:
@@ -282,13 +286,31 @@ def compare_variants(
             cand = samples.get((candidate, *variant))
             if cand is None:
                 continue
-            out.append([*variant, column, *_compared(baseline, candidate, base, cand, alpha)])
+            compared = _compared(baseline, candidate, base, cand, alpha)
+            if {(baseline, *variant), (candidate, *variant)} & busy:
+                compared[-1] = MACHINE_BUSY  # never a change read from crowded rounds
+            out.append([*variant, column, *compared])
     result = pd.DataFrame(out, columns=_COMPARE_COLUMNS)
     for name in ("baseline_median", "candidate_median", "ratio", "p_slower", "p_faster"):
         result[name] = result[name].astype(float)
     for name in ("baseline_rounds", "candidate_rounds", "workers"):
         result[name] = result[name].astype("int64")
     return result
+
+
+def _quiet_by(rows: pd.DataFrame, by: str) -> tuple[pd.DataFrame, set[tuple[Any, ...]]]:
+    """The quiet-round rule within each value of ``by``: the rows it keeps, and the
+    (value, *variant) samples it found busy."""
+    kept: list[pd.DataFrame] = []
+    busy: set[tuple[Any, ...]] = set()
+    for value, group in rows.groupby(by, observed=True, sort=False):
+        selection = quiet_rounds(group)
+        kept.append(selection.rows)
+        keys = {variant.key for variant in selection.busy}
+        for variant in group[VARIANT_KEYS].drop_duplicates().itertuples(index=False, name=None):
+            if variant_key(dict(zip(VARIANT_KEYS, variant, strict=True))) in keys:
+                busy.add((value, *variant))
+    return (pd.concat(kept) if kept else rows), busy
 
 
 def _compared(

@@ -9,16 +9,22 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Final
 
 import pandas as pd
 import pyarrow as pa
 
 from .files import rows_to_table
+from .layout import companion
 from .reading import ResultsFileWarning, expand_paths, read_tables
 from .schema import CORES_SCHEMA, ROUNDS_SCHEMA, RUNS_SCHEMA, TASKS_SCHEMA, VERDICTS_SCHEMA
 
 PathsLike = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
+
+#: The ``DataFrame.attrs`` key where ``load`` notes the paths a frame was read from, so
+#: that the advice finds the same runs' tasks table without being handed it.
+SOURCES: Final = "concur_sources"
 
 #: Name-like string columns stored as pandas categories (few distinct values, many rows).
 CATEGORY_COLUMNS: Final = (
@@ -84,6 +90,38 @@ def load_kind(
                     stacklevel=3,
                 )
     return to_frame(tables, schema, categories)
+
+
+def with_companions(paths: PathsLike, table: str) -> list[Path]:
+    """The stored files under ``paths`` and, beside each file named, its run's ``table`` file.
+
+    A folder yields its own ``table`` files; a file (or a glob's file) of another table
+    brings the file of ``table`` of the same run where one was stored.
+    """
+    items = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+    found: list[Path] = []
+    for item in items:
+        if Path(item).is_dir():
+            found.extend(expand_paths(item, table=table))
+            continue
+        for path in expand_paths(item):
+            sibling = companion(path, table)
+            found.extend(p for p in (path, sibling) if p.is_file() and p not in found)
+    return found
+
+
+def companion_frame(df: pd.DataFrame, table: str) -> pd.DataFrame | None:
+    """The ``table`` rows of the runs ``df`` was loaded from, or None where ``df`` does not
+    say where it came from (built by hand, or its sources are gone)."""
+    sources = df.attrs.get(SOURCES)
+    if not sources:
+        return None
+    try:
+        paths = with_companions(sources, table)
+    except FileNotFoundError:
+        return None
+    schema, categories = KINDS[table]
+    return load_kind(paths, table, schema, categories)
 
 
 def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:

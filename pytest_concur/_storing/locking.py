@@ -1,4 +1,5 @@
-"""Whole-file locks where the system has them: ``flock`` on POSIX, ``msvcrt`` on Windows.
+"""Whole-file locks where the system has them: ``flock`` on POSIX, ``msvcrt`` on Windows;
+and who owns a parts folder: an exclusive lock its session holds for as long as it lives.
 
 Imported instead of ``fcntl`` so that a system without it (Windows) can still load the
 plugin; where neither exists, :data:`LOCKING` is False and locks always succeed, which
@@ -9,8 +10,11 @@ from __future__ import annotations
 
 import importlib
 import os
+from pathlib import Path
 from types import ModuleType
 from typing import Final
+
+from .layout import OWNER_LOCK
 
 
 def _optional(name: str) -> ModuleType | None:
@@ -53,3 +57,29 @@ def unlock(fd: int) -> None:
     elif _MSVCRT is not None:  # pragma: no cover - Windows only
         os.lseek(fd, 0, os.SEEK_SET)
         _MSVCRT.locking(fd, _MSVCRT.LK_UNLCK, 1)
+
+
+def claim_lock(path: Path, *, create: bool = False) -> int | None:
+    """An fd holding the lock file ``path`` exclusively, or None while another process holds it.
+
+    The owning session holds its lock for as long as it lives; the kernel releases it
+    however the process ends (SIGKILL included), so a free lock means the owner is gone.
+    Raises FileNotFoundError for a missing lock file unless ``create``.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT if create else os.O_RDONLY, 0o644)
+    if not lock(fd, wait=False):
+        os.close(fd)
+        return None
+    return fd
+
+
+def owner_alive(parts: Path) -> bool:
+    """Whether the session that owns a parts folder is still running."""
+    try:
+        fd = claim_lock(parts / OWNER_LOCK)
+    except FileNotFoundError:
+        return False  # no lock file: nobody can own it
+    if fd is None:
+        return True
+    os.close(fd)
+    return False

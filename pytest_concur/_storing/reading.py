@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
-from .._warnings import ResultsFileWarning as ResultsFileWarning
+from .._warning_types import ResultsFileWarning as ResultsFileWarning
 from .files import mark_incomplete
 from .layout import (
     PARTS_SUFFIX,
@@ -24,7 +24,7 @@ from .layout import (
     part_files,
     parts_run_id,
 )
-from .ownership import owner_alive
+from .locking import owner_alive
 from .schema import META_TABLE, META_VERSION, SCHEMA_VERSION
 
 PathsLike = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]

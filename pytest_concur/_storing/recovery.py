@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 
 from .files import mark_incomplete, write_tables
 from .layout import OWNER_LOCK, PARTS_SUFFIX, final_path, part_files, parts_run_id, stored
-from .ownership import claim_lock
+from .locking import claim_lock
 from .reading import read_file, read_schema, table_kind
 from .spill import rows_said
 

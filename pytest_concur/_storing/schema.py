@@ -94,6 +94,9 @@ ROUNDS_SCHEMA: Final = pa.schema(
         # spans on; docs/decisions.md); null: no task crossed processes
         ("transfer_bytes", pa.int64()),
         ("transfer_s", pa.float64()),
+        # concur.map(..., chunksize=N): the batch size tasks were shipped in (the largest
+        # where the round's calls differ); null: unbatched, or a model that cannot batch
+        ("chunksize", pa.int64()),
         ("outcome", _STRING),
         ("error", _STRING),
         ("session_complete", pa.bool_()),
@@ -124,6 +127,9 @@ TASKS_SCHEMA: Final = pa.schema(
         ("suspensions", pa.int64()),
         ("transfer_bytes", pa.int64()),
         ("transfer_s", pa.float64()),
+        # when the task's concur.map call began, seconds since the round started (the
+        # window of the moving share, docs/decisions.md); null in files written before it
+        ("map_start_s", pa.float64()),
     ],
     metadata={META_VERSION: str(SCHEMA_VERSION).encode(), META_TABLE: b"tasks"},
 )

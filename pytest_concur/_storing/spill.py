@@ -28,8 +28,7 @@ import pyarrow as pa
 
 from .files import mark_incomplete, rows_to_table, write_part, write_tables
 from .layout import OWNER_LOCK, PART_SUFFIX, final_path, parts_folder
-from .locking import unlock
-from .ownership import claim_lock
+from .locking import claim_lock, unlock
 from .reading import read_file
 from .schema import ROUNDS_SCHEMA, tagged_schema
 

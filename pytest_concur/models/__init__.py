@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._base import Model, ModelOptions, Pool, WorkerDiedError
+from ._base import InterpreterLoadError, Model, ModelOptions, Pool, WorkerDiedError
 from ._registry import ENTRY_POINT_GROUP, ModelRegistryError, all_models
 from .asyncio_processes import AsyncioProcessesModel
 from .dask_cluster import DaskModel
@@ -19,6 +19,7 @@ __all__ = [
     "AsyncioProcessesModel",
     "DaskModel",
     "GeventModel",
+    "InterpreterLoadError",
     "Model",
     "ModelOptions",
     "ModelRegistryError",

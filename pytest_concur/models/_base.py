@@ -59,6 +59,16 @@ class WorkerDiedError(RuntimeError):
     """A worker process ended while it had work (killed, ``os._exit``, a crash)."""
 
 
+class InterpreterLoadError(ImportError):
+    """A task imported a module that cannot be loaded in a subinterpreter (an extension
+    module with single-phase initialisation, such as numpy's core today); ``module``
+    names it. An ImportError, so code that catches those still does."""
+
+    def __init__(self, message: str, module: str) -> None:
+        super().__init__(message, name=module)
+        self.module = module
+
+
 class RemoteTraceback(Exception):
     """The traceback of an exception raised in another process, kept as text."""
 

@@ -2,47 +2,83 @@
 
 Each worker is a thread with an interpreter of its own, and so a GIL of its own: CPU
 work runs in parallel inside one process. Functions, arguments and results are pickled
-between interpreters, so ``fn`` must live in an importable module (not ``__main__``);
+between interpreters, so ``fn`` must be a module-level function of an importable module
+(not ``__main__``, not a lambda or a closure) and its arguments and results picklable;
 each worker interpreter gets the test process's ``sys.path`` so test modules import.
-CPU time stays in the test process. A coroutine function gets an asyncio loop of its
-own in the worker's interpreter. ``os._exit`` or a crash in a task ends the whole test
-process: interpreters share it.
+
+A worker imports only what a user's own pool would: the executor's own code, the tiny
+``pytest_concur._subinterpreter_worker`` to start, and the task function's module at its
+first task (pickled tasks are measured like those of processes: ``pickles_tasks``). CPU
+time stays in the test process (threads of one process). A coroutine function gets an
+asyncio loop of its own in the worker's interpreter. A module that cannot load in a
+subinterpreter fails the round with :class:`InterpreterLoadError` naming it.
+``os._exit`` or a crash in a task ends the whole test process: interpreters share it.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import os
+import re
 import select
 import sys
 import time
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from ._base import ExecutorPool, ModelOptions
+from .. import _subinterpreter_worker as worker
+from ._base import ExecutorPool, InterpreterLoadError, ModelOptions, is_coroutine_function
 
 _START_TIMEOUT_S = 120.0
+#: CPython's ImportError for an extension module without multi-phase initialisation
+_NOT_LOADABLE = re.compile(r"module (\S+) does not support loading in subinterpreters")
 
 
-def _use_paths(paths: tuple[str, ...]) -> None:
-    """Worker-interpreter initializer: import from where the test process imports."""
-    sys.path[:] = list(paths)
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """``error`` and its causes and contexts, each once."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [error]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        todo.extend((current.__cause__, current.__context__))
 
 
-def _arrive(ready: int, go: int) -> None:
-    """Start-up task: say this worker is up, then hold it until every worker is up."""
-    os.write(ready, b".")
-    os.read(go, 1)
+def not_loadable_module(error: BaseException) -> str | None:
+    """The module a task's ImportError says cannot load in a subinterpreter, if it says so.
+
+    The text may sit in a wrapper's message (numpy's advice quotes it) or in the
+    ``ExecutionFailed`` the executor chains, whose ``excinfo`` holds the worker's text.
+    """
+    for current in _causes(error):
+        texts = [str(current)]
+        excinfo = getattr(current, "excinfo", None)
+        if excinfo is not None:
+            texts.extend(str(getattr(excinfo, key, "") or "") for key in ("msg", "formatted"))
+        for text in texts:
+            found = _NOT_LOADABLE.search(text)
+            if found:
+                return found.group(1)
+    return None
+
+
+def load_error(module: str) -> InterpreterLoadError:
+    return InterpreterLoadError(
+        f"module {module} cannot be imported in a subinterpreter (it does not support "
+        "loading in subinterpreters: an extension module without multi-phase "
+        "initialisation); run this work with processes, or threads on a free-threaded build",
+        module,
+    )
 
 
 class _InterpreterPool(ExecutorPool):
     def __init__(self, workers: int) -> None:
         executor_type: Any = getattr(concurrent.futures, "InterpreterPoolExecutor")  # noqa: B009 - 3.14+
-        self._executor = executor_type(
-            max_workers=workers,
-            thread_name_prefix="concur-interp",
-            initializer=_use_paths,
-            initargs=(tuple(sys.path),),
-        )
+        # no initializer: the start-up task sets sys.path, one call less per worker
+        self._executor = executor_type(max_workers=workers, thread_name_prefix="concur-interp")
         self._start_all(workers)
 
     def _start_all(self, workers: int) -> None:
@@ -50,8 +86,11 @@ class _InterpreterPool(ExecutorPool):
         # every interpreter exists before the first task, and start-up is measured
         ready_r, ready_w = os.pipe()
         go_r, go_w = os.pipe()
+        paths = tuple(sys.path)
         try:
-            arrivals = [self._executor.submit(_arrive, ready_w, go_r) for _ in range(workers)]
+            arrivals = [
+                self._executor.submit(worker.arrive, paths, ready_w, go_r) for _ in range(workers)
+            ]
             arrived = 0
             deadline = time.monotonic() + _START_TIMEOUT_S
             while arrived < workers:
@@ -71,9 +110,28 @@ class _InterpreterPool(ExecutorPool):
             for fd in (ready_r, ready_w, go_r, go_w):
                 os.close(fd)
 
+    def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
+        # the function itself is the task (no wrapper module to import in the worker);
+        # a coroutine function runs on a loop of its own there
+        if is_coroutine_function(fn):
+            futures = [self._executor.submit(worker.run_coroutine, fn, item) for item in items]
+        else:
+            futures = [self._executor.submit(fn, item) for item in items]
+        try:
+            return [future.result() for future in futures]
+        except ImportError as exc:
+            module = not_loadable_module(exc)
+            if module is None:
+                raise
+            for future in futures:
+                future.cancel()
+            raise load_error(module) from exc
+
 
 class SubinterpretersModel:
     name = "subinterpreters"
+    #: tasks cross interpreters as pickles: the runner measures that (transfer_bytes)
+    pickles_tasks = True
     summary = "one interpreter (and GIL) per worker thread: parallel CPU work in one process"
 
     def unavailable(self) -> str | None:

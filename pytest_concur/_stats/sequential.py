@@ -1,4 +1,5 @@
-"""Adaptive rounds (``--concur-rounds auto``): when one variant has been measured enough.
+"""The statistics of adaptive rounds (``--concur-rounds auto``): when one variant has been
+measured enough.
 
 The rule is a group-sequential, fixed-width confidence interval for the median wall time
 (Chow and Robbins' sequential interval, with the looks bounded and alpha spent over them):
@@ -36,27 +37,23 @@ from functools import lru_cache
 from statistics import median, stdev
 from typing import Final
 
-#: Defaults of --concur-min-rounds, --concur-max-rounds, --concur-target-width, and the
-#: per-item time budget (--concur-item-budget), in seconds.
-DEFAULT_MIN_ROUNDS: Final = 5
-DEFAULT_MAX_ROUNDS: Final = 10
-DEFAULT_HALF_WIDTH: Final = 0.03
-DEFAULT_BUDGET_S: Final = 120.0
-DEFAULT_ALPHA: Final = 0.05
+from .._rounds.conventions import ALPHA
+
 #: the large-sample standard error of a median is sqrt(pi/2) sigma / sqrt(n) (normal data)
 _SE_FACTOR: Final = math.sqrt(math.pi / 2)
 _GROWTH: Final = 1.5
 
 
 @dataclass(frozen=True, slots=True)
-class AdaptivePlan:
-    """The settings of the rule; invalid combinations raise ValueError naming the value."""
+class SequentialDesign:
+    """The rule's settings (their defaults are the options', _running/configuration.py);
+    invalid combinations raise ValueError naming the value."""
 
-    min_rounds: int = DEFAULT_MIN_ROUNDS
-    max_rounds: int = DEFAULT_MAX_ROUNDS
-    half_width: float = DEFAULT_HALF_WIDTH
-    budget_s: float = DEFAULT_BUDGET_S
-    alpha: float = DEFAULT_ALPHA
+    min_rounds: int
+    max_rounds: int
+    half_width: float
+    budget_s: float
+    alpha: float = ALPHA
 
     def __post_init__(self) -> None:
         if self.min_rounds < 2:
@@ -132,9 +129,9 @@ def relative_half_width(values: list[float], quantile: float) -> float:
 class AdaptiveRule:
     """Fed one measured wall time at a time; says when the variant has enough rounds."""
 
-    def __init__(self, plan: AdaptivePlan) -> None:
-        self.plan = plan
-        self._looks = frozenset(plan.looks())
+    def __init__(self, design: SequentialDesign) -> None:
+        self.design = design
+        self._looks = frozenset(design.looks())
         self._values: list[float] = []
         self.half_width: float | None = None  # at the latest look
         self.stop_reason: str | None = None
@@ -156,15 +153,15 @@ class AdaptiveRule:
             return True
         self._values.append(wall_s)
         n = len(self._values)
-        if n < self.plan.min_rounds:
+        if n < self.design.min_rounds:
             return False
         if n in self._looks:
-            self.half_width = relative_half_width(self._values, self.plan.quantile(n))
+            self.half_width = relative_half_width(self._values, self.design.quantile(n))
             self.stop_reason = claims() if claims is not None else None
-            if self.stop_reason is None and self.half_width <= self.plan.half_width:
+            if self.stop_reason is None and self.half_width <= self.design.half_width:
                 self.stop_reason = "target width"
-        if self.stop_reason is None and n >= self.plan.max_rounds:
+        if self.stop_reason is None and n >= self.design.max_rounds:
             self.stop_reason = "max rounds"
-        if self.stop_reason is None and elapsed_s >= self.plan.budget_s:
+        if self.stop_reason is None and elapsed_s >= self.design.budget_s:
             self.stop_reason = "time budget"
         return self.stop_reason is not None

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .._running.experiment import experiment_of
-from .._running.session import ConcurSession
+from .._claims.decision import Verdict
+from .._claims.verdicts import ClaimSpec, evaluate_claims, refuted_claims, verdict_rows
 from .._storing.files import write_rows
 from .._storing.layout import companion
 from .._storing.schema import VERDICTS_SCHEMA
-from .decision import Verdict
-from .verdicts import ClaimSpec, evaluate_claims, refuted_claims, verdict_rows
+from .experiment import experiment_of
+from .session import ConcurSession
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,8 +41,8 @@ def claim_of(item: pytest.Item) -> ClaimSpec | None:
 class ClaimHooks:
     """Per-session claim state (on the plugin manager, never global)."""
 
-    def __init__(self, state: ConcurSession, *, worker: bool) -> None:
-        self._state = state
+    def __init__(self, session: ConcurSession, *, worker: bool) -> None:
+        self._session = session
         self._worker = worker
         self._claims: dict[str, ClaimSpec] = {}
         # the expectation objects themselves, when the item ran in this very process
@@ -84,10 +84,10 @@ class ClaimHooks:
         self.verdicts = evaluate_claims(
             rounds if rounds is not None else pd.DataFrame(),
             self._claims.values(),
-            self._state.settings.policy.plan,
+            self._session.settings.auto_rounds.design(),
         )
         self._save()
-        refuted = self._state.settings.strict and refuted_claims(self.verdicts)
+        refuted = self._session.settings.strict and refuted_claims(self.verdicts)
         if refuted and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -95,20 +95,20 @@ class ClaimHooks:
         """The verdicts as the verdicts table holds them (empty when no claim was judged)."""
         from .._storing.frames import rows_frame
 
-        return rows_frame(verdict_rows(self.verdicts, self._state.environment), "verdicts")
+        return rows_frame(verdict_rows(self.verdicts, self._session.environment), "verdicts")
 
     def _save(self) -> None:
-        written = self._state.written
-        if not self._state.settings.save or written is None or not self.verdicts:
+        written = self._session.written
+        if not self._session.settings.save or written is None or not self.verdicts:
             return
         path = companion(written, "verdicts")
         try:
             self.written = write_rows(
-                verdict_rows(self.verdicts, self._state.environment),
+                verdict_rows(self.verdicts, self._session.environment),
                 path,
                 schema=VERDICTS_SCHEMA,
                 table="verdicts",
-                provenance=self._state.run_metadata,
+                provenance=self._session.run_metadata,
             )
         except OSError as exc:
             self._notices.append(f"verdicts could not be written to {path}: {exc}")
@@ -117,7 +117,7 @@ class ClaimHooks:
         """The claims section of the terminal report (the outputs call it in their order)."""
         if self._worker or not self._claims:
             return
-        settings = self._state.settings
+        settings = self._session.settings
         if settings.report:
             from .._reporting.verdicts import verdict_lines
 

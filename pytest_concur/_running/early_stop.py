@@ -1,8 +1,9 @@
-"""The plugin's side of claims judged between rounds (``--concur-rounds auto``).
+"""Adaptive rounds stopped early once the claims are decided (``--concur-rounds auto``).
 
-For an experiment item that states expectations, ``lookout`` gives the check its round
-schedule asks at each look (_claims/interim.py) and keeps the item's rows when it ends,
-for the variants of the experiment measured after it in this process.
+For an experiment item that states expectations, :func:`early_stop` gives the check its
+round schedule asks at each look (whether the claims still need this variant's rounds,
+_claims/interim.py) and keeps the item's rows when it ends, for the variants of the
+experiment measured after it in this process.
 """
 
 from __future__ import annotations
@@ -13,27 +14,29 @@ from typing import Any
 
 import pytest
 
-from .._running.adaptive import AdaptivePlan
-from .._running.experiment import experiment_of
-from .._running.xdist import distribution
-from .interim import InterimClaims
-from .selectors import Candidate
+from .._claims.interim import InterimClaims
+from .._claims.selection import Candidate
+from .._stats.sequential import SequentialDesign
+from .experiment import experiment_of
+from .xdist import distribution
 
 #: xdist distributions that send all items of a test module to one worker, in order
 _ORDERED_DISTRIBUTIONS = ("loadscope", "loadfile")
 
 
 @dataclass
-class _Session:
+class _Interims:
+    """The session's interim claims, and each experiment's run order."""
+
     interim: InterimClaims
     orders: dict[str, list[Candidate]] = field(default_factory=dict)
 
 
-_SESSION = pytest.StashKey[_Session]()
+_INTERIMS = pytest.StashKey[_Interims]()
 
 
 def _candidate(item: pytest.Item) -> Candidate | None:
-    from .._running.rounds import describe_params
+    from .rounds import describe_params
 
     experiment = experiment_of(item)
     callspec = getattr(item, "callspec", None)
@@ -56,20 +59,20 @@ def _order(session: pytest.Session, experiment: str) -> list[Candidate]:
 
 
 @dataclass(frozen=True, slots=True)
-class ItemLookout:
+class ItemEarlyStop:
     """One item's view: ask ``check`` at each look, call ``done`` with its rows at the end."""
 
-    state: _Session
+    interims: _Interims
     experiment: str
     expectations: Sequence[object]
     current: Candidate
     order_known: bool
 
     def check(self, rows: Sequence[Mapping[str, Any]], counted: int) -> str | None:
-        return self.state.interim.stop_reason(
+        return self.interims.interim.stop_reason(
             self.experiment,
             self.expectations,
-            self.state.orders[self.experiment],
+            self.interims.orders[self.experiment],
             self.current,
             rows,
             counted,
@@ -77,24 +80,26 @@ class ItemLookout:
         )
 
     def done(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        self.state.interim.remember(self.experiment, self.current, rows)
+        self.interims.interim.remember(self.experiment, self.current, rows)
 
 
-def lookout(item: pytest.Item, plan: AdaptivePlan | None) -> ItemLookout | None:
-    """The item's lookout, or None: not adaptive, or its experiment states no expectations."""
+def early_stop(item: pytest.Item, design: SequentialDesign | None) -> ItemEarlyStop | None:
+    """The item's early stop, or None: not adaptive, or its experiment states no
+    expectations."""
     experiment = experiment_of(item)
     current = _candidate(item)
-    if plan is None or experiment is None or current is None or not experiment.spec.expect:
+    if design is None or experiment is None or current is None or not experiment.spec.expect:
         return None
     config = item.config
-    state = config.stash.get(_SESSION, None)
-    if state is None:
-        state = config.stash[_SESSION] = _Session(InterimClaims(plan.looks(), plan.min_rounds))
-    if experiment.id not in state.orders:
-        state.orders[experiment.id] = _order(item.session, experiment.id)
+    interims = config.stash.get(_INTERIMS, None)
+    if interims is None:
+        interims = _Interims(InterimClaims(design.looks(), design.min_rounds))
+        config.stash[_INTERIMS] = interims
+    if experiment.id not in interims.orders:
+        interims.orders[experiment.id] = _order(item.session, experiment.id)
     dist = distribution(config)  # None: not an xdist worker, this process runs them all
-    return ItemLookout(
-        state,
+    return ItemEarlyStop(
+        interims,
         experiment.id,
         experiment.spec.expect,
         current,
