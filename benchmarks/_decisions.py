@@ -152,16 +152,20 @@ def run_session(
     rounds: int,
     warmup: int,
     scale: float = 1.0,
+    scales: Mapping[str, float] | None = None,
     busy: bool = False,
     extra: Sequence[str] = (),
 ) -> Session:
-    """The cases' files in one fresh pytest session, results into ``folder``."""
+    """The cases' files in one fresh pytest session, results into ``folder``; every case
+    at ``scale`` of its size, or at its own in ``scales`` (case name -> factor)."""
     command = [
         sys.executable, "-m", "pytest", *(str(c.path.relative_to(ROOT)) for c in cases),
         "-q", "-p", "no:cacheprovider", "-p", "no:randomly", f"--concur-results={folder}",
         f"--concur-rounds={rounds}", f"--concur-warmup={warmup}", *extra,
     ]  # fmt: skip
     env = {**os.environ, "HELDOUT_SCALE": repr(scale)}
+    for name, factor in (scales or {}).items():
+        env[f"HELDOUT_SCALE_{name.upper()}"] = repr(factor)
     with burner(busy):
         started = time.perf_counter()
         done = subprocess.run(
@@ -383,3 +387,30 @@ def crowded_share(folder: Path, experiment: str) -> tuple[int, int]:
     if "crowded" not in rows:
         return 0, len(rows)
     return int(rows["crowded"].fillna(False).astype(bool).sum()), len(rows)
+
+
+#: quiet rounds a variant needs to be judged on quiet rounds alone (the quiet-round rule of
+#: docs/adaptive-rounds.md and docs/decisions.md)
+MIN_QUIET_ROUNDS = 3
+
+
+def short_of_quiet(folder: Path, experiment: str) -> list[str]:
+    """The variants of ``experiment`` with fewer than MIN_QUIET_ROUNDS quiet measured rounds
+    (their quiet answer cannot be judged), as "threads-2: 2 of 5 quiet"."""
+    import pytest_concur as pc
+
+    df = pc.load(folder)
+    rows = df[(df["experiment"].astype(str) == experiment) & ~df["warmup"].astype(bool)]
+    rows = rows[rows["outcome"].astype(str) == "passed"]
+    crowded = (
+        rows["crowded"].fillna(False).astype(bool)
+        if "crowded" in rows
+        else rows["wall_s"].isna() & False
+    )
+    short = []
+    for (model, workers), group in rows.groupby(["model", "workers"], observed=True):
+        quiet = int((~crowded[group.index]).sum())
+        if quiet < MIN_QUIET_ROUNDS:
+            label = "serial" if str(model) == "serial" else f"{model}-{workers}"
+            short.append(f"{label}: {quiet} of {len(group)} quiet")
+    return short

@@ -14,7 +14,8 @@ import pytest
 
 import pytest_concur as pc
 
-SCALE = float(os.environ.get("HELDOUT_SCALE", "1"))
+# size factor: HELDOUT_SCALE_BLOCKING_LOOP, else HELDOUT_SCALE, else 1 (the full size)
+SCALE = float(os.environ.get("HELDOUT_SCALE_BLOCKING_LOOP", os.environ.get("HELDOUT_SCALE", "1")))
 NAP_S = max(0.002, 0.02 * SCALE)
 
 EXPECTED = {

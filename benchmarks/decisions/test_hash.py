@@ -14,7 +14,8 @@ import pytest
 
 import pytest_concur as pc
 
-SCALE = float(os.environ.get("HELDOUT_SCALE", "1"))
+# size factor: HELDOUT_SCALE_HASH, else HELDOUT_SCALE, else 1 (the full size)
+SCALE = float(os.environ.get("HELDOUT_SCALE_HASH", os.environ.get("HELDOUT_SCALE", "1")))
 BLOCKS = max(2, round(24 * SCALE))
 BLOCK_BYTES = 8 << 20
 

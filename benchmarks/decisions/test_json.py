@@ -15,7 +15,8 @@ import pytest
 
 import pytest_concur as pc
 
-SCALE = float(os.environ.get("HELDOUT_SCALE", "1"))
+# size factor: HELDOUT_SCALE_JSON, else HELDOUT_SCALE, else 1 (the full size)
+SCALE = float(os.environ.get("HELDOUT_SCALE_JSON", os.environ.get("HELDOUT_SCALE", "1")))
 DOCUMENTS = max(2, round(6 * SCALE))
 RECORDS = 12_000
 

@@ -12,7 +12,8 @@ import pytest
 
 import pytest_concur as pc
 
-SCALE = float(os.environ.get("HELDOUT_SCALE", "1"))
+# size factor: HELDOUT_SCALE_LARGE_ARGS, else HELDOUT_SCALE, else 1 (the full size)
+SCALE = float(os.environ.get("HELDOUT_SCALE_LARGE_ARGS", os.environ.get("HELDOUT_SCALE", "1")))
 ARGUMENTS = 6
 ARGUMENT_BYTES = max(1 << 20, round((24 << 20) * SCALE))
 

@@ -12,7 +12,8 @@ import pytest
 
 import pytest_concur as pc
 
-SCALE = float(os.environ.get("HELDOUT_SCALE", "1"))
+# size factor: HELDOUT_SCALE_LOPSIDED, else HELDOUT_SCALE, else 1 (the full size)
+SCALE = float(os.environ.get("HELDOUT_SCALE_LOPSIDED", os.environ.get("HELDOUT_SCALE", "1")))
 UNIT = max(20_000, round(400_000 * SCALE))  # loop steps of one short task
 LENGTHS = [10, 1, 1, 1]
 

@@ -14,7 +14,8 @@ import pytest
 
 import pytest_concur as pc
 
-SCALE = float(os.environ.get("HELDOUT_SCALE", "1"))
+# size factor: HELDOUT_SCALE_REGEX, else HELDOUT_SCALE, else 1 (the full size)
+SCALE = float(os.environ.get("HELDOUT_SCALE_REGEX", os.environ.get("HELDOUT_SCALE", "1")))
 CHUNKS = max(2, round(8 * SCALE))
 WORDS_PER_CHUNK = 200_000
 PATTERN = re.compile(r"\b(\w+)(?:a|b)(\w*)e\b")

@@ -15,7 +15,8 @@ import pytest
 
 import pytest_concur as pc
 
-SCALE = float(os.environ.get("HELDOUT_SCALE", "1"))
+# size factor: HELDOUT_SCALE_ZLIB, else HELDOUT_SCALE, else 1 (the full size)
+SCALE = float(os.environ.get("HELDOUT_SCALE_ZLIB", os.environ.get("HELDOUT_SCALE", "1")))
 BUFFERS = max(2, round(4 * SCALE))
 WORDS_PER_BUFFER = 300_000
 
