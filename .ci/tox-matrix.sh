@@ -4,13 +4,14 @@
 # the tox environments; the whole test suite on one new interpreter (3.14), and the tests
 # of the free-threaded paths on the free-threaded build (3.13t).
 #
-# Time on 2 cores with a warm pip cache (issue 21; measured 2026-12-08, see
-# docs/xdist-and-tox.md): building py311..py315 and py313t about 3 min; the selected
-# experiments about 40 s an environment (6 environments: 4 min); the report and its
-# check 10 s; the slow tests 30 s; the whole suite on 3.14 about 10 min; the free-threaded
-# paths on 3.13t about 2 min. About 20 min in all, beside .ci/run's own 15 (install,
-# lint, the suite on the CI venv, the portable-accounting tests, the smoke run): under
-# the 45 minutes CI may take. The whole suite on 3.13t as well would add about 11 min.
+# Time on 2 cores, estimated from steps measured on 2026-12-08 (docs/xdist-and-tox.md, "In
+# CI"): building the environments about 3 min (not measured: a guess); the selected
+# experiments about 15 s an environment (13 s on 3.14, quiet); the report, its check and
+# the slow tests under 1 min; the whole suite on 3.14 about 10 min (9 min on 3.11, quiet;
+# 18.7 min measured on a loaded machine); the free-threaded paths on 3.13t 1 min (58 s,
+# quiet). About 17 min, beside .ci/run's own 15 (install, lint, the suite on 3.11, the
+# portable-accounting tests, the smoke run): about 32 of the 45 minutes CI may take. The
+# whole suite on 3.13t too would add about 11 min.
 #
 # CONCUR_TOX_SELECT narrows the experiments (pytest -k); the default keeps the CPU-bound
 # ones whose answer depends on the GIL (claims 4, 9 and 12: subinterpreters on 3.14+),

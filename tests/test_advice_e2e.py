@@ -15,6 +15,15 @@ from pytest_concur._advice.moving import moving_by_variant
 from pytest_concur._rounds.counting import measured, quiet_rounds
 from pytest_concur._rounds.variant import keyed
 
+#: a task module that imports nothing heavy (see test_long_naps)
+NAPS = """
+import time
+
+def nap(seconds):
+    time.sleep(seconds)
+    return seconds
+"""
+
 SHOWS = """
 import asyncio, time
 import pytest
@@ -62,7 +71,10 @@ def test_tiny_tasks(concur):
 @pytest.mark.concur(workload="io", models=["serial", "processes"], workers=[2], rounds=3,
                     warmup=0)
 def test_long_naps(concur):
-    concur.map(nap, [0.3, 0.3])
+    # from a module of its own that imports only time: under forkserver (the default
+    # from 3.14) each worker imports the task's module, and this one would bring pytest
+    import naps
+    concur.map(naps.nap, [0.3, 0.3])
 
 @pytest.mark.concur(workload="cpu", models=["serial", "processes"], workers=[2], rounds=3,
                     warmup=0)
@@ -120,7 +132,7 @@ def _shows(
 
 
 def test_codes_end_to_end(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_exp=SHOWS)
+    pytester.makepyfile(test_exp=SHOWS, naps=NAPS)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--concur-report")
     result.assert_outcomes(passed=15)
     rounds, tasks = _read(pytester, "rounds"), _read(pytester, "tasks")

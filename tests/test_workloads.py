@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import pickle
 import sys
@@ -249,7 +250,10 @@ def test_on_cpus_pins_the_caller_and_what_it_starts() -> None:
     before = os.sched_getaffinity(0)
     with workloads.on_cpus() as chosen:
         assert os.sched_getaffinity(0) == chosen == workloads.one_cpu()
-        with ProcessPoolExecutor(1) as pool:  # started inside: inherits the mask
+        # started inside: inherits the mask (spawn: a forkserver, the default from 3.14,
+        # started earlier in the session keeps its own)
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(1, mp_context=spawn) as pool:
             assert pool.submit(_affinity, None).result() == chosen
     assert os.sched_getaffinity(0) == before
     with pytest.raises(ValueError, match="at least one CPU"), workloads.on_cpus(set()):

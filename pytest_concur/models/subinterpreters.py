@@ -22,6 +22,7 @@ import os
 import re
 import select
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -74,41 +75,92 @@ def load_error(module: str) -> InterpreterLoadError:
     )
 
 
+class _StartGate:
+    """The pipes the start-up tasks meet at: each worker writes to ``ready`` and waits on
+    ``go``. The workers hold the pipes' numbers, so they are closed only once every
+    start-up task has ended or was cancelled: closed earlier (a round's time limit firing
+    during start-up), a task that starts late would read and write the numbers the next
+    pool's pipes reuse, and count as one of its workers."""
+
+    def __init__(self) -> None:
+        self.ready_r, self.ready_w = os.pipe()
+        self.go_r, self.go_w = os.pipe()
+        self._lock = threading.Lock()
+        #: the start-up tasks not yet ended, and the starting thread itself until it is done
+        self._pending = 1
+        self._released = False
+        self._closed = False
+
+    def track(self, future: concurrent.futures.Future[Any]) -> None:
+        with self._lock:
+            self._pending += 1
+        future.add_done_callback(self._ended)
+
+    def release(self, workers: int) -> None:
+        """Let every start-up task go (once; a no-op after the pipes are closed)."""
+        with self._lock:
+            if not self._released and not self._closed:
+                os.write(self.go_w, b"." * workers)
+                self._released = True
+
+    def close_when_done(self) -> None:
+        """The starting thread is done with the pipes: close them once no task is pending."""
+        self._ended(None)
+
+    def _ended(self, _future: object) -> None:
+        with self._lock:
+            self._pending -= 1
+            if self._pending > 0 or self._closed:
+                return
+            self._closed = True
+        for fd in (self.ready_r, self.ready_w, self.go_r, self.go_w):
+            os.close(fd)
+
+
 class _InterpreterPool(ExecutorPool):
     def __init__(self, workers: int) -> None:
         executor_type: Any = getattr(concurrent.futures, "InterpreterPoolExecutor")  # noqa: B009 - 3.14+
         # no initializer: the start-up task sets sys.path, one call less per worker
         self._executor = executor_type(max_workers=workers, thread_name_prefix="concur-interp")
-        self._start_all(workers)
+        try:
+            self._start_all(workers)
+        except BaseException:
+            # a failed start-up (or the round's time limit during it) leaves no pool behind
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            raise
 
     def _start_all(self, workers: int) -> None:
         # each start-up task blocks until all have arrived, so each holds its own worker:
         # every interpreter exists before the first task, and start-up is measured
-        ready_r, ready_w = os.pipe()
-        go_r, go_w = os.pipe()
+        gate = _StartGate()
         paths = tuple(sys.path)
+        arrivals: list[concurrent.futures.Future[Any]] = []
         try:
-            arrivals = [
-                self._executor.submit(worker.arrive, paths, ready_w, go_r) for _ in range(workers)
-            ]
+            for _ in range(workers):
+                future = self._executor.submit(worker.arrive, paths, gate.ready_w, gate.go_r)
+                gate.track(future)
+                arrivals.append(future)
             arrived = 0
             deadline = time.monotonic() + _START_TIMEOUT_S
             while arrived < workers:
                 failed = [f for f in arrivals if f.done() and f.exception() is not None]
                 if failed:
-                    os.write(go_w, b"." * workers)
                     failed[0].result()  # raises the start-up error
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"interpreters did not start in {_START_TIMEOUT_S}s")
-                readable, _, _ = select.select([ready_r], [], [], 0.05)
+                readable, _, _ = select.select([gate.ready_r], [], [], 0.05)
                 if readable:
-                    arrived += len(os.read(ready_r, workers))
-            os.write(go_w, b"." * workers)
+                    arrived += len(os.read(gate.ready_r, workers))
+            gate.release(workers)
             for future in arrivals:
                 future.result()
+        except BaseException:
+            for future in arrivals:
+                future.cancel()
+            gate.release(workers)  # the tasks already running end at once
+            raise
         finally:
-            for fd in (ready_r, ready_w, go_r, go_w):
-                os.close(fd)
+            gate.close_when_done()
 
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
         # the function itself is the task (no wrapper module to import in the worker);
