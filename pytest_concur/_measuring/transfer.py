@@ -63,43 +63,31 @@ class _ShippedCoroutine:
         return out, spent + time.perf_counter_ns() - started
 
 
-class _ShippedBatch:
-    """The worker side of a batch of plain tasks: one unpickling, each call, one pickling."""
+class _Each:
+    """A batch's task function: ``fn`` on each job of the list, their values in order."""
 
     __slots__ = ("fn",)
 
     def __init__(self, fn: Callable[[Any], Any]) -> None:
         self.fn = fn
 
-    def __call__(self, payload: bytes) -> tuple[bytes, int]:
-        started = time.perf_counter_ns()
-        jobs = pickle.loads(payload)
-        spent = time.perf_counter_ns() - started
-        values = [self.fn(job) for job in jobs]
-        started = time.perf_counter_ns()
-        out = pickle.dumps(values, _PROTOCOL)
-        return out, spent + time.perf_counter_ns() - started
+    def __call__(self, jobs: list[Any]) -> list[Any]:
+        return [self.fn(job) for job in jobs]
 
 
-class _ShippedBatchCoroutine:
-    """The worker side of a batch of coroutine tasks: they run at once on the worker's loop,
-    as unbatched ones do."""
+class _Gathered:
+    """A batch of coroutine tasks: they run at once on the worker's loop, as unbatched
+    ones do."""
 
     __slots__ = ("fn",)
 
     def __init__(self, fn: Callable[[Any], Any]) -> None:
         self.fn = fn
 
-    async def __call__(self, payload: bytes) -> tuple[bytes, int]:
+    async def __call__(self, jobs: list[Any]) -> list[Any]:
         import asyncio  # loaded already wherever a loop awaits this
 
-        started = time.perf_counter_ns()
-        jobs = pickle.loads(payload)
-        spent = time.perf_counter_ns() - started
-        values = list(await asyncio.gather(*(self.fn(job) for job in jobs)))
-        started = time.perf_counter_ns()
-        out = pickle.dumps(values, _PROTOCOL)
-        return out, spent + time.perf_counter_ns() - started
+        return list(await asyncio.gather(*(self.fn(job) for job in jobs)))
 
 
 def shipped(
@@ -107,8 +95,8 @@ def shipped(
 ) -> Callable[[bytes], Any]:
     """``fn`` wrapped to take and return pickled bytes, timing its own (un)pickling; with
     ``batch``, the bytes hold a list of jobs and the reply the list of their values."""
-    if batch:
-        return _ShippedBatchCoroutine(fn) if is_coroutine else _ShippedBatch(fn)
+    if batch:  # the same wrappers, around a function of the whole batch
+        fn = _Gathered(fn) if is_coroutine else _Each(fn)
     return _ShippedCoroutine(fn) if is_coroutine else _Shipped(fn)
 
 
