@@ -11,7 +11,7 @@ import pandas as pd
 
 from .. import _format as fmt
 from .._rounds.conventions import median
-from .._rounds.counting import busy_reason, measured, quiet_rounds
+from .._rounds.counting import busy_reason, measured, quiet_rounds, usable_cores_of
 from .._rounds.variant import keyed, variant_label
 from .._storing.frames import companion_frame
 from .diagnose import Diagnosis, diagnose_group
@@ -146,13 +146,10 @@ def scaling(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _cores(rows: pd.DataFrame) -> pd.Series:
-    """The cores each round's variant could use: min(workers, usable CPUs, quota)."""
-    cores = rows["workers"].astype(float)
-    for limit in ("usable_cpus", "cpu_quota"):
-        if limit in rows:
-            cores = cores.where(~(pd.to_numeric(rows[limit], errors="coerce") < cores),
-                                pd.to_numeric(rows[limit], errors="coerce"))  # fmt: skip
-    return cores
+    """The cores each round's variant could use: min(workers, usable cores), the usable
+    cores being the kernel's (CPUs, capped by a quota); unknown ones cap nothing."""
+    workers = rows["workers"].astype(float)
+    return pd.concat([workers, usable_cores_of(rows)], axis=1).min(axis=1)
 
 
 def _left_out(runs: pd.DataFrame, serial: list[float]) -> list[str]:
