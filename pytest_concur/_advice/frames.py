@@ -125,9 +125,8 @@ def scaling(df: pd.DataFrame) -> pd.DataFrame:
             if fitted is None:
                 continue
             left_out = _left_out(runs[~fits_cores], serial)
-            keys = {(str(experiment), str(params), str(m), int(cast(int, w)))
-                    for m, w in zip(group["model"], group["workers"], strict=True)}  # fmt: skip
-            crowded = [busy[k] for k in keys if k in busy and k[2] in (str(model), "serial")]
+            judged = {(experiment, params, model), (experiment, params, "serial")}
+            crowded = [variant for key, variant in busy.items() if key[:3] in judged]
             text = describe(str(model), fitted, left_out)
             law = fitted.fit
             predictions = [(p.cores, p.speedup, p.low, p.high) for p in fitted.predictions]
