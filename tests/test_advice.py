@@ -482,6 +482,8 @@ def test_decisions_block_shows_decisions_and_counts_the_silent() -> None:
     lines = decision_lines(pd.concat([decided, *lonely, blocked], ignore_index=True), spans)
     assert lines[0].startswith("decisions")
     assert lines[1].startswith("  test_x.py::test_decided: use processes-2: ")
-    assert lines[2].startswith("  test_x.py::test_blocked: asyncio-4 is loop_blocked: ")
+    assert lines[2].startswith("  test_x.py::test_blocked: no recommendation: only asyncio-4 "
+                               "was measured: nothing to compare it with; asyncio-4 is "
+                               "loop_blocked: ")
     assert lines[3] == "  3 experiment(s) with nothing to decide: one variant and no finding"
     assert len(lines) == 4

@@ -62,13 +62,12 @@ def decision_lines(rows: pd.DataFrame, tasks: pd.DataFrame | None = None) -> lis
 
 
 def _said(rec: Recommendation, found: Sequence[Diagnosis]) -> str | None:
-    """What the block says of one experiment: the recommendation, or where only one
-    variant ran, its findings; None when there is nothing to say."""
-    if "one_variant" not in rec.problems:
-        return rec.reason
-    findings = [d.text for d in found if d.findings]
-    notes = rec.reason.split("; ")[1:]  # a variant that failed, a workload mismatch
-    return "; ".join([*findings, *notes]) or None
+    """What the block says of one experiment: its recommendation, or None where one variant
+    ran with no finding, nothing failed and nothing was odd."""
+    quiet = rec.problems == ("one_variant",) and not any(
+        d.findings or d.variant.rounds == 0 for d in found
+    )
+    return None if quiet else rec.reason
 
 
 def decisions_html(rows: pd.DataFrame, tasks: pd.DataFrame | None = None) -> str:

@@ -67,9 +67,10 @@ def recommend_group(
         text = "every round failed" if failed and all(v.failed for v in failed) else (
             "no measured rounds")  # fmt: skip
         return _nothing(first, ("all_failed", *problems), "; ".join([text, *notes]))
-    if len(ran) == 1:
+    if len(ran) == 1:  # nothing to compare: what it showed is all there is to say
         text = f"only {ran[0].label} was measured: nothing to compare it with"
-        return _nothing(first, ("one_variant", *problems), "; ".join([text, *notes]))
+        found = [d.text for d in diagnoses if d.findings]
+        return _nothing(first, ("one_variant", *problems), "; ".join([text, *found, *notes]))
     busy = [v.busy for v in ran if v.busy is not None]
     if busy:  # the claims' rule: nothing is decided on crowded rounds
         return _nothing(first, ("machine_busy", *problems), "; ".join([busy_reason(busy), *notes]))
