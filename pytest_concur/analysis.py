@@ -32,9 +32,9 @@ from ._storing.frames import (
     SOURCES,
     VERDICT_CATEGORIES,
     PathsLike,
+    load_beside,
     load_kind,
     rows_frame,
-    with_companions,
 )
 from ._storing.schema import ROUNDS_SCHEMA, VERDICTS_SCHEMA
 
@@ -95,7 +95,7 @@ def load_tasks(paths: PathsLike) -> pd.DataFrame:
     ``paths`` is what ``load`` takes; a rounds file brings its run's tasks file. Empty,
     with the table's columns, when no run traced tasks.
     """
-    return load_companion(with_companions(paths, "tasks"), "tasks")
+    return load_beside(paths, "tasks")
 
 
 def load_verdicts(paths: PathsLike) -> pd.DataFrame:

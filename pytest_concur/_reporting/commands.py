@@ -18,7 +18,7 @@ from typing import TypeVar
 import pandas as pd
 
 from .._rounds.conventions import ALPHA
-from .._storing.frames import with_companions
+from .._storing.frames import load_beside
 from . import CommandError
 from .compare import compare_frames, comparison_notes, comparison_rows, flagged_keys, resolve_source
 from .json_output import compare_json, report_json, runs_of
@@ -71,7 +71,7 @@ def report(
 ) -> int:
     """``pytest-concur report``: ``paths`` as given (files, folders, globs, run ids or
     names in ``results``), ``output`` one of the formats, ``html`` a page to write."""
-    from ..analysis import amdahl, compare, load_companion, load_verdicts, summarize
+    from ..analysis import amdahl, compare, summarize
 
     frame = _load(paths, results)
     column = by
@@ -83,7 +83,7 @@ def report(
         fits = amdahl(frame, groups, baseline=baseline)
         compared = compare(frame, column) if column and frame[column].nunique() > 1 else None
         sources = _sources(paths, results)
-        verdicts = load_verdicts(with_companions(sources, "verdicts"))
+        verdicts = load_beside(sources, "verdicts")
     runs = runs_of(sources, frame["run_id"].astype(str).unique())
     if output == "json":
         sys.stdout.write(report_json(runs=runs, summary=summary, fits=fits, compared=compared,
@@ -104,8 +104,8 @@ def report(
         from .html_page import report_html
 
         with said_warnings():
-            tasks = load_companion(with_companions(sources, "tasks"), "tasks")
-            cores = load_companion(with_companions(sources, "cores"), "cores")
+            tasks = load_beside(sources, "tasks")
+            cores = load_beside(sources, "cores")
         page = report_html(
             frame,
             tasks=tasks,
@@ -127,10 +127,9 @@ def _decisions(frame: pd.DataFrame, sources: Sequence[Path], column: str | None)
     """The variant to use per experiment and why (docs/decisions.md), per ``--by`` group:
     rounds of different interpreters are never pooled into one decision."""
     from .._advice.lines import decision_lines
-    from ..analysis import load_companion
 
     with said_warnings():
-        tasks = load_companion(with_companions(sources, "tasks"), "tasks")
+        tasks = load_beside(sources, "tasks")
     groups: list[tuple[str | None, pd.DataFrame]] = (
         [(None, frame)]
         if column is None

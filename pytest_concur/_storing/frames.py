@@ -110,6 +110,12 @@ def with_companions(paths: PathsLike, table: str) -> list[Path]:
     return found
 
 
+def load_beside(paths: PathsLike, table: str) -> pd.DataFrame:
+    """The ``table`` rows of the runs under ``paths`` (``with_companions``), as a frame."""
+    schema, categories = KINDS[table]
+    return load_kind(with_companions(paths, table), table, schema, categories)
+
+
 def companion_frame(df: pd.DataFrame, table: str) -> pd.DataFrame | None:
     """The ``table`` rows of the runs ``df`` was loaded from, or None where ``df`` does not
     say where it came from (built by hand, or its sources are gone)."""
@@ -117,11 +123,9 @@ def companion_frame(df: pd.DataFrame, table: str) -> pd.DataFrame | None:
     if not sources:
         return None
     try:
-        paths = with_companions(sources, table)
+        return load_beside(sources, table)
     except FileNotFoundError:
         return None
-    schema, categories = KINDS[table]
-    return load_kind(paths, table, schema, categories)
 
 
 def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
