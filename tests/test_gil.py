@@ -14,7 +14,13 @@ import pytest
 from helpers import read_results
 
 from pytest_concur._measuring.environment import free_threaded_build
-from pytest_concur._measuring.gil import GilChange, GilWatch, enabled_before_session, is_extension
+from pytest_concur._measuring.gil import (
+    GilChange,
+    GilWatch,
+    could_enable_gil,
+    enabled_before_session,
+    is_extension,
+)
 
 
 def extension(name: str) -> ModuleType:
@@ -102,6 +108,30 @@ def test_is_extension() -> None:
     assert is_extension(extension("fast"))
     assert not is_extension(ModuleType("plain"))
     assert not is_extension(os)
+
+
+def test_the_standard_librarys_own_extensions_are_never_suspects(process: FakeProcess) -> None:
+    # CPython's lib-dynload modules declare free-threading support: one the plugin loads
+    # late (spans.py imports _interpreters) must not stand beside the real culprit
+    import sysconfig
+
+    own = ModuleType("_interpreters")
+    own.__file__ = str(
+        Path(sysconfig.get_path("platstdlib", vars={"platbase": sys.base_exec_prefix,
+                                                    "installed_platbase": sys.base_exec_prefix}),
+             "lib-dynload",
+             f"_interpreters{importlib.machinery.EXTENSION_SUFFIXES[0]}")
+    )  # fmt: skip
+    assert is_extension(own)
+    assert not could_enable_gil(own)
+    assert could_enable_gil(extension("gilmod"))
+    watch = GilWatch(probe=process.probe, modules=process.table)
+    process.modules["_interpreters"] = own
+    process.modules["gilmod"] = extension("gilmod")
+    process.gil = True
+    change = watch.check("t")
+    assert change is not None
+    assert change.suspects == ("gilmod",)
 
 
 @pytest.mark.skipif(free_threaded_build(), reason="checks the answer on a GIL build")

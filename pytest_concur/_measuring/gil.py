@@ -6,7 +6,8 @@ emits a RuntimeWarning naming it). Any test, fixture or collected module can do 
 mid-session, so the state is checked after collection, before each item's rounds and
 after every round (always outside the timed window), and rows record it per round. The
 module is named by difference: the extension modules that appeared in ``sys.modules``
-since the last check that still saw the GIL disabled.
+since the last check that still saw the GIL disabled, the standard library's own aside
+(the plugin loads parts of itself late, and with them modules such as ``_interpreters``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,22 @@ def is_extension(module: object) -> bool:
     return isinstance(origin, str) and origin.endswith(
         tuple(importlib.machinery.EXTENSION_SUFFIXES)
     )
+
+
+def could_enable_gil(module: object) -> bool:
+    """Whether ``module`` is an extension from outside the interpreter's own standard
+    library: CPython's own extension modules (``lib-dynload``) all declare free-threading
+    support on a free-threaded build, so they are never the import that turned it on."""
+    if not is_extension(module):
+        return False
+    import sysconfig
+
+    spec = getattr(module, "__spec__", None)
+    origin = getattr(spec, "origin", None) or getattr(module, "__file__", None)
+    # the base interpreter's, not a virtual environment's (which has no lib-dynload)
+    base = {"platbase": sys.base_exec_prefix, "installed_platbase": sys.base_exec_prefix}
+    dynload = os.path.join(sysconfig.get_path("platstdlib", vars=base), "lib-dynload")
+    return os.path.dirname(os.path.abspath(str(origin))) != os.path.abspath(dynload)
 
 
 def gil_requested() -> bool:
@@ -109,7 +126,9 @@ class GilWatch:
         if now:
             loaded = self._modules()
             suspects = tuple(
-                sorted(name for name in loaded.keys() - self._known if is_extension(loaded[name]))
+                sorted(
+                    name for name in loaded.keys() - self._known if could_enable_gil(loaded[name])
+                )
             )
         self._enabled = now
         self._known = self._loaded() if not now else frozenset()
