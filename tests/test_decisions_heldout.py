@@ -150,6 +150,6 @@ def test_busy_rule_forbids_faked_codes_and_other_winners() -> None:
     regex = CASES["regex"]  # gil_bound is its quiet answer: allowed, not required
     assert hd.score(regex, hd.Decision(None, {}, ""), busy=True) == []
     assert hd.score(regex, hd.Decision(None, {}, ""), busy=False) == [
-        "best no recommendation, expected processes-2",
+        f"best no recommendation, expected {' or '.join(str(b) for b in regex.best or ())}",
         "threads-2 lacks gil_bound",
     ]

